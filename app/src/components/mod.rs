@@ -1,0 +1,24 @@
+//! Small building blocks shared by the pages.
+
+mod account_layout;
+mod alert;
+mod field;
+mod not_found;
+mod spinner;
+
+pub use account_layout::AccountLayout;
+pub use alert::{Alert, AlertKind, ErrorAlert};
+pub use field::{SelectField, TextField};
+pub use not_found::NotFound;
+pub use spinner::Spinner;
+
+/// Leaves the single-page app for `url` (full page load), e.g. after signing
+/// in or out, so no state of the previous session survives in memory.
+pub fn hard_navigate(url: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = leptos::prelude::window().location().assign(url);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = url;
+}

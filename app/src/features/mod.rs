@@ -1,0 +1,5 @@
+//! The portal's features, each with its types (DTOs and validation shared by
+//! browser and server), its server functions (`api`) and its pages (`view`).
+
+pub mod auth;
+pub mod profile;

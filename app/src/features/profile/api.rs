@@ -1,0 +1,91 @@
+use leptos::prelude::*;
+
+use super::types::*;
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+fn to_profile(u: &domain::users::User) -> Profile {
+    Profile {
+        username: u.username.clone(),
+        email_verified: u.email_verified,
+        form: ProfileForm {
+            given_name: u.given_name.clone().unwrap_or_default(),
+            family_name: u.family_name.clone().unwrap_or_default(),
+            display_name: u.display_name.clone().unwrap_or_default(),
+            email: u.email.clone(),
+            phone: u.phone.clone().unwrap_or_default(),
+            locale: u.locale.clone().unwrap_or_default(),
+            time_zone: u.time_zone.clone().unwrap_or_default(),
+            picture_url: u.picture_url.clone().unwrap_or_default(),
+        },
+    }
+}
+
+/// The signed-in person, for the shell's header.
+/// **Requires:** a session.
+#[server(prefix = "/api/account", endpoint = "me")]
+pub async fn get_me() -> Result<Me, AppError> {
+    use crate::ssr::*;
+    let auth = require_user()?;
+    let u = domain::users::get(&services()?.ctx.db, auth.user_id).await?;
+    Ok(Me {
+        display_name: display_name(u.display_name.as_deref(), u.given_name.as_deref(), u.family_name.as_deref(), &u.username),
+        username: u.username,
+        is_admin: u.is_admin,
+    })
+}
+
+/// The Overview page: who is signed in, and the last sign-in.
+/// **Requires:** a session.
+#[server(prefix = "/api/account", endpoint = "overview")]
+pub async fn get_overview() -> Result<Overview, AppError> {
+    use crate::ssr::*;
+    let auth = require_user()?;
+    let u = domain::users::get(&services()?.ctx.db, auth.user_id).await?;
+    let tz = u.time_zone.as_deref();
+    Ok(Overview {
+        display_name: display_name(u.display_name.as_deref(), u.given_name.as_deref(), u.family_name.as_deref(), &u.username),
+        last_login_at: u.last_login_at.map(|t| format_time(t, tz)),
+        last_login_ip: u.last_login_ip.clone(),
+        member_since: format_time(u.created_at, tz),
+        picture_url: u.picture_url.clone(),
+        username: u.username,
+        email: u.email,
+        email_verified: u.email_verified,
+        is_admin: u.is_admin,
+    })
+}
+
+/// The Personal info form's current values.
+/// **Requires:** a session.
+#[server(prefix = "/api/account", endpoint = "profile")]
+pub async fn get_profile() -> Result<Profile, AppError> {
+    use crate::ssr::*;
+    let auth = require_user()?;
+    let u = domain::users::get(&services()?.ctx.db, auth.user_id).await?;
+    Ok(to_profile(&u))
+}
+
+/// Saves Personal info. A new email address becomes unverified.
+/// **Requires:** a session. Writes nothing unless every field is valid.
+#[server(prefix = "/api/account", endpoint = "update_profile")]
+pub async fn update_profile(profile: ProfileForm) -> Result<Profile, AppError> {
+    use crate::ssr::*;
+    let auth = require_user()?;
+    let s = services()?;
+    let v = validate_profile(&profile).map_err(AppError::Invalid)?;
+    let update = domain::users::ProfileUpdate {
+        given_name: v.given_name,
+        family_name: v.family_name,
+        display_name: v.display_name,
+        email: v.email,
+        phone: v.phone,
+        locale: v.locale,
+        time_zone: v.time_zone,
+        picture_url: v.picture_url,
+    };
+    let (saved, email_changed) = domain::users::update_profile(&s.ctx, auth.user_id, update, s.ctx.now()).await?;
+    tracing::info!(user = %saved.id, email_changed, "profile updated");
+    redirect_plain_form(&format!("{}?saved=1", crate::routes::PERSONAL_INFO));
+    Ok(to_profile(&saved))
+}

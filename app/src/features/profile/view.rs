@@ -1,0 +1,178 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use super::api::{UpdateProfile, get_overview, get_profile};
+use super::time_zones::TIME_ZONES;
+use super::types::{Profile, ProfileForm, validate_profile};
+use crate::components::{Alert, AlertKind, ErrorAlert, SelectField, Spinner, TextField};
+use crate::error::{AppError, message_for};
+use crate::routes;
+use crate::validation::LOCALES;
+
+/// `/myaccount`: who is signed in and when they last signed in.
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| get_overview());
+    view! {
+        <Title text="My Account"/>
+        <h1>"Overview"</h1>
+        <Suspense fallback=|| view! { <Spinner/> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(o) => view! {
+                        <section class="card overview" aria-labelledby="overview-name">
+                            <div class="overview__who">
+                                {o.picture_url.clone().map(|src| view! {
+                                    <img class="avatar" src=src alt="" width="64" height="64" referrerpolicy="no-referrer"/>
+                                })}
+                                <div>
+                                    <h2 id="overview-name" class="overview__name">{o.display_name.clone()}</h2>
+                                    <p class="muted">"@"{o.username.clone()}{o.is_admin.then_some(" · Administrator")}</p>
+                                </div>
+                            </div>
+                            <dl class="facts">
+                                <dt>"Email"</dt>
+                                <dd>
+                                    <span data-testid="overview-email">{o.email.clone()}</span>" "
+                                    {if o.email_verified {
+                                        view! { <span class="badge badge--ok">"Verified"</span> }.into_any()
+                                    } else {
+                                        view! { <span class="badge badge--warn">"Unverified"</span> }.into_any()
+                                    }}
+                                </dd>
+                                <dt>"Last sign-in"</dt>
+                                <dd data-testid="overview-last-login">
+                                    {o.last_login_at.clone().unwrap_or_else(|| "Never".into())}
+                                    {o.last_login_ip.clone().map(|ip| format!(" from {ip}"))}
+                                </dd>
+                                <dt>"Member since"</dt>
+                                <dd>{o.member_since.clone()}</dd>
+                            </dl>
+                            <p><a class="button" href=routes::PERSONAL_INFO>"Edit personal info"</a></p>
+                        </section>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// `/myaccount/personal-info`: view and edit the profile.
+#[component]
+pub fn PersonalInfoPage() -> impl IntoView {
+    let update = ServerAction::<UpdateProfile>::new();
+    // Refetch (and re-mount the editor with the stored, normalised values)
+    // after each successful save only: a refused save keeps what was typed.
+    let saves = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = update.value().get() {
+            saves.update(|n| *n += 1);
+        }
+    });
+    let profile = Resource::new(move || saves.get(), |_| get_profile());
+    let query = use_query_map();
+    // After a plain form post (no JavaScript) the server redirects here with `saved=1`.
+    let saved_without_js = move || query.read().get("saved").is_some() && update.value().get().is_none();
+    let status = move || match update.value().get() {
+        Some(Ok(_)) => Some(view! { <Alert kind=AlertKind::Success message="Your personal info was saved."/> }.into_any()),
+        Some(Err(AppError::Invalid(_))) => None,
+        Some(Err(e)) => Some(view! { <ErrorAlert error=e/> }.into_any()),
+        None if saved_without_js() => Some(view! { <Alert kind=AlertKind::Success message="Your personal info was saved."/> }.into_any()),
+        None => None,
+    };
+    view! {
+        <Title text="Personal info"/>
+        <h1>"Personal info"</h1>
+        <p class="muted">"How you appear to applications that you sign in to with Latchkey."</p>
+        <div class="status-slot">{status}</div>
+        <Transition fallback=|| view! { <Spinner/> }>
+            {move || Suspend::new(async move {
+                match profile.await {
+                    Ok(p) => view! { <ProfileEditor profile=p update/> }.into_any(),
+                    Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+const FIELDS: [&str; 8] = ["given_name", "family_name", "display_name", "email", "phone", "locale", "time_zone", "picture_url"];
+
+#[component]
+fn ProfileEditor(profile: Profile, update: ServerAction<UpdateProfile>) -> impl IntoView {
+    let form = RwSignal::new(profile.form.clone());
+    let touched = RwSignal::new(Vec::<&'static str>::new());
+    let touch = move |f: &'static str| touched.update(|t| if !t.contains(&f) { t.push(f) });
+    let client_errors = Memo::new(move |_| form.with(validate_profile).err().unwrap_or_default());
+    let error_for = move |field: &'static str| {
+        Signal::derive(move || {
+            let client = touched.with(|t| t.contains(&field)).then(|| message_for(&client_errors.get(), field)).flatten();
+            client.or_else(|| match update.value().get() {
+                Some(Err(e)) => message_for(e.field_errors(), field),
+                _ => None,
+            })
+        })
+    };
+    let set = move |f: fn(&mut ProfileForm, String)| Callback::new(move |v: String| form.update(|p| f(p, v)));
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        touched.set(FIELDS.to_vec());
+        if !client_errors.get_untracked().is_empty() {
+            return;
+        }
+        update.dispatch(UpdateProfile { profile: form.get_untracked() });
+    };
+    let p = profile.form;
+    let locales = LOCALES.iter().map(|(tag, name)| (tag.to_string(), format!("{name} ({tag})"))).collect::<Vec<_>>();
+    let zones = TIME_ZONES.iter().map(|z| (z.to_string(), z.replace('_', " "))).collect::<Vec<_>>();
+    let verified = profile.email_verified;
+    let url = <UpdateProfile as leptos::server_fn::ServerFn>::url();
+    view! {
+        <form class="card form-grid" action=url method="post" novalidate on:submit=on_submit>
+            <div class="field">
+                <span class="field__label">"Username"</span>
+                <p class="field__static" data-testid="username">{profile.username.clone()}</p>
+            </div>
+            <TextField label="Given name" name="profile[given_name]" id="pi-given-name" value=p.given_name.clone()
+                autocomplete="given-name" error=error_for("given_name")
+                on_input=set(|f, v| f.given_name = v) on_blur=move |_| touch("given_name")/>
+            <TextField label="Family name" name="profile[family_name]" id="pi-family-name" value=p.family_name.clone()
+                autocomplete="family-name" error=error_for("family_name")
+                on_input=set(|f, v| f.family_name = v) on_blur=move |_| touch("family_name")/>
+            <TextField label="Display name" name="profile[display_name]" id="pi-display-name" value=p.display_name.clone()
+                autocomplete="nickname" hint="Shown instead of your full name when set."
+                error=error_for("display_name")
+                on_input=set(|f, v| f.display_name = v) on_blur=move |_| touch("display_name")/>
+            <TextField label="Email" name="profile[email]" id="pi-email" kind="email" value=p.email.clone()
+                autocomplete="email" required=true
+                hint=if verified { "Verified." } else { "Not verified yet." }
+                error=error_for("email")
+                on_input=set(|f, v| f.email = v) on_blur=move |_| touch("email")/>
+            <TextField label="Phone" name="profile[phone]" id="pi-phone" kind="tel" value=p.phone.clone()
+                autocomplete="tel" inputmode="tel" hint="International format, e.g. +44 7700 900123."
+                error=error_for("phone")
+                on_input=set(|f, v| f.phone = v) on_blur=move |_| touch("phone")/>
+            <SelectField label="Language" name="profile[locale]" id="pi-locale" value=p.locale.clone()
+                options=locales empty_label="Not set" error=error_for("locale")
+                on_change=Callback::new(move |v: String| { form.update(|f| f.locale = v); touch("locale") })/>
+            <SelectField label="Time zone" name="profile[time_zone]" id="pi-time-zone" value=p.time_zone.clone()
+                options=zones empty_label="Not set (UTC)" error=error_for("time_zone")
+                on_change=Callback::new(move |v: String| { form.update(|f| f.time_zone = v); touch("time_zone") })/>
+            <TextField label="Picture URL" name="profile[picture_url]" id="pi-picture-url" kind="url" value=p.picture_url.clone()
+                inputmode="url" hint="An https:// address of an image."
+                error=error_for("picture_url")
+                on_input=set(|f, v| f.picture_url = v) on_blur=move |_| touch("picture_url")/>
+            <div class="form-actions">
+                <button class="button button--primary" type="submit" disabled=move || update.pending().get()>
+                    {move || if update.pending().get() {
+                        view! { <span class="button__spinner" aria-hidden="true"></span>"Saving…" }.into_any()
+                    } else {
+                        "Save".into_any()
+                    }}
+                </button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,207 @@
+//! Server-only glue for server functions: services from context, the request's
+//! session (found by the server's session layer), guards, and the cookie.
+
+use chrono::{DateTime, Utc};
+use domain::sessions::Authenticated;
+use domain::{ClientMeta, Ctx};
+use http::header::{ACCEPT, COOKIE, SET_COOKIE};
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue};
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use crate::error::AppError;
+
+/// What every server function may use. The server provides it as context for
+/// page renders and server-function calls alike.
+#[derive(Clone)]
+pub struct Services {
+    pub ctx: Ctx,
+    pub cookie: SessionCookie,
+}
+
+/// The session cookie: `__Host-` prefixed and `Secure` on https origins.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionCookie {
+    pub name: &'static str,
+    pub secure: bool,
+}
+
+impl SessionCookie {
+    pub fn for_https(https: bool) -> Self {
+        if https { Self { name: "__Host-latchkey_session", secure: true } } else { Self { name: "latchkey_session", secure: false } }
+    }
+
+    /// A `Set-Cookie` value carrying `token` (a browser-session cookie; the
+    /// server enforces idle and absolute expiry).
+    pub fn set(&self, token: &str) -> String {
+        format!("{}={token}; Path=/; HttpOnly; SameSite=Lax{}", self.name, if self.secure { "; Secure" } else { "" })
+    }
+
+    pub fn clear(&self) -> String {
+        format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}", self.name, if self.secure { "; Secure" } else { "" })
+    }
+
+    /// The token in the request's `Cookie` headers, if any.
+    pub fn read(&self, headers: &HeaderMap) -> Option<String> {
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == self.name)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// What the server's session layer found for this request (a request extension).
+#[derive(Clone, Debug, Default)]
+pub struct RequestSession {
+    pub auth: Option<Authenticated>,
+    /// The raw cookie token, present even when it names no live session.
+    pub token: Option<String>,
+}
+
+pub fn services() -> Result<Services, AppError> {
+    use_context::<Services>().ok_or_else(|| internal("Services missing from context"))
+}
+
+fn parts() -> Option<Parts> {
+    use_context::<Parts>()
+}
+
+pub fn session() -> RequestSession {
+    parts().and_then(|p| p.extensions.get::<RequestSession>().cloned()).unwrap_or_default()
+}
+
+pub fn client_meta() -> ClientMeta {
+    parts().and_then(|p| p.extensions.get::<ClientMeta>().cloned()).unwrap_or_default()
+}
+
+/// Guard: a signed-in person.
+pub fn require_user() -> Result<Authenticated, AppError> {
+    session().auth.ok_or(AppError::Unauthenticated)
+}
+
+/// Guard: a signed-in administrator.
+pub fn require_admin() -> Result<Authenticated, AppError> {
+    let user = require_user()?;
+    if user.is_admin { Ok(user) } else { Err(AppError::Forbidden) }
+}
+
+pub fn now() -> Result<DateTime<Utc>, AppError> {
+    Ok(services()?.ctx.now())
+}
+
+/// True for a plain HTML form post (JavaScript off): the answer is a redirect.
+pub fn is_plain_form_post() -> bool {
+    parts()
+        .and_then(|p| p.headers.get(ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .unwrap_or(false)
+}
+
+/// For a plain form post, answer with a redirect to `target`; the enhanced
+/// client receives `target` as the function's value and navigates itself.
+pub fn redirect_plain_form(target: &str) {
+    if is_plain_form_post() {
+        leptos_axum::redirect(target);
+    }
+}
+
+pub fn set_cookie(value: &str) {
+    if let (Some(res), Ok(v)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(value)) {
+        res.append_header(SET_COOKIE, v);
+    }
+}
+
+/// Sets the status of a page being rendered (e.g. 404).
+pub fn set_status(code: u16) {
+    if let (Some(res), Ok(status)) = (use_context::<ResponseOptions>(), http::StatusCode::from_u16(code)) {
+        res.set_status(status);
+    }
+}
+
+fn internal(detail: &str) -> AppError {
+    let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    tracing::error!(reference = %reference, detail, "internal error");
+    AppError::Internal(reference)
+}
+
+impl From<domain::Error> for AppError {
+    fn from(e: domain::Error) -> Self {
+        use domain::Error as E;
+        match e {
+            E::NotFound => Self::NotFound,
+            E::InvalidCredentials => Self::InvalidCredentials,
+            E::Unauthenticated => Self::Unauthenticated,
+            E::Forbidden => Self::Forbidden,
+            E::RateLimited { retry_after } => Self::RateLimited { retry_after_secs: retry_after.as_secs_f64().ceil() as u64 },
+            E::Invalid { field, message } => Self::field(field, message),
+            E::SetupTokenInvalid => Self::Refused(
+                "This setup link is not valid: it is unknown, expired or already used. Restart Latchkey to get a new link.".into(),
+            ),
+            E::AlreadySetUp => Self::Refused("Latchkey already has an administrator. Sign in instead.".into()),
+            other => {
+                let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+                tracing::error!(reference = %reference, error = %other, "internal error");
+                Self::Internal(reference)
+            }
+        }
+    }
+}
+
+/// A time as a person reads it, in their time zone when they set one.
+pub fn format_time(t: DateTime<Utc>, time_zone: Option<&str>) -> String {
+    match time_zone.and_then(|z| z.parse::<chrono_tz::Tz>().ok()) {
+        Some(tz) => t.with_timezone(&tz).format("%-d %b %Y, %H:%M %Z").to_string(),
+        None => t.format("%-d %b %Y, %H:%M UTC").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_is_host_prefixed_and_secure_on_https() {
+        let c = SessionCookie::for_https(true);
+        assert_eq!(c.set("tok"), "__Host-latchkey_session=tok; Path=/; HttpOnly; SameSite=Lax; Secure");
+        let c = SessionCookie::for_https(false);
+        assert_eq!(c.set("tok"), "latchkey_session=tok; Path=/; HttpOnly; SameSite=Lax");
+        assert!(c.clear().contains("Max-Age=0"));
+    }
+
+    #[test]
+    fn cookie_token_is_read_among_others() {
+        let c = SessionCookie::for_https(false);
+        let mut h = HeaderMap::new();
+        h.append(COOKIE, HeaderValue::from_static("a=1; latchkey_session=abc ; b=2"));
+        assert_eq!(c.read(&h).as_deref(), Some("abc"));
+        let mut h = HeaderMap::new();
+        h.append(COOKIE, HeaderValue::from_static("xlatchkey_session=abc"));
+        assert_eq!(c.read(&h), None);
+    }
+
+    #[test]
+    fn every_listed_time_zone_is_known_to_the_formatter() {
+        for z in crate::features::profile::time_zones::TIME_ZONES {
+            assert!(z.parse::<chrono_tz::Tz>().is_ok(), "{z}");
+        }
+        let t = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 7, 1, 12, 0, 0).unwrap();
+        assert_eq!(format_time(t, Some("Europe/Paris")), "1 Jul 2026, 14:00 CEST");
+        assert_eq!(format_time(t, None), "1 Jul 2026, 12:00 UTC");
+    }
+}
+
+/// The CSP nonce the server's header layer chose for this response (a request
+/// extension), handed to Leptos so its inline hydration scripts carry it.
+#[derive(Clone, Debug)]
+pub struct CspNonce(pub String);
+
+pub fn provide_csp_nonce() {
+    if let Some(n) = parts().and_then(|p| p.extensions.get::<CspNonce>().cloned()) {
+        provide_context(leptos::nonce::Nonce::from_value(n.0));
+    }
+}

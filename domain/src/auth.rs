@@ -1,0 +1,150 @@
+//! Password sign-in. Unknown accounts cost the same argon2 work and get the
+//! same answer as a wrong password, so neither the message nor the timing
+//! tells whether an account exists.
+
+use chrono::{DateTime, Utc};
+use entity::users;
+use sea_orm::TransactionTrait;
+
+use crate::sessions::{self, NewSession};
+use crate::{ClientMeta, Ctx, Error, Result, users as accounts};
+
+/// Longest username-or-email accepted at sign-in.
+pub const MAX_IDENTIFIER: usize = 254;
+
+/// A completed sign-in: the new session and whose it is.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub session: NewSession,
+    pub user: users::Model,
+}
+
+/// Checks a password and starts a fresh session. Any session the browser
+/// already had is revoked in the same transaction (no session fixation).
+/// **Requires:** nothing; rate-limited per client IP and per account name.
+pub async fn password_sign_in(
+    ctx: &Ctx,
+    identifier: &str,
+    password: &str,
+    meta: &ClientMeta,
+    previous_token: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<SignedIn> {
+    let account_key = identifier.trim().to_lowercase();
+    if let Some(ip) = &meta.ip {
+        ctx.limits.login_ip.check(ip)?;
+    }
+    ctx.limits.login_account.check(&account_key)?;
+
+    let user = if account_key.len() <= MAX_IDENTIFIER { accounts::find_by_login(&ctx.db, &account_key).await? } else { None };
+    let hash = match &user {
+        Some(u) => accounts::password_hash(&ctx.db, u.id).await?,
+        None => None,
+    };
+    let (Some(user), Some(hash)) = (user, hash) else {
+        ctx.hasher.verify_dummy(password).await?;
+        return Err(Error::InvalidCredentials);
+    };
+    if !ctx.hasher.verify(password, hash.expose()).await? {
+        return Err(Error::InvalidCredentials);
+    }
+    start_session(ctx, &user, &["pwd"], meta, previous_token, now).await
+}
+
+/// Starts a session for `user` after a successful proof, revoking the
+/// browser's previous session, and records the sign-in on the account.
+pub(crate) async fn start_session(
+    ctx: &Ctx,
+    user: &users::Model,
+    amr: &[&str],
+    meta: &ClientMeta,
+    previous_token: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<SignedIn> {
+    let txn = ctx.db.begin().await?;
+    if let Some(token) = previous_token {
+        sessions::revoke_by_token(&txn, token, now).await?;
+    }
+    let session = sessions::create(&txn, user.id, amr, meta, &ctx.policy, now).await?;
+    accounts::record_login(&txn, user.id, meta.ip.clone(), now).await?;
+    txn.commit().await?;
+    let user = accounts::get(&ctx.db, user.id).await?;
+    Ok(SignedIn { session, user })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, PASSWORD, TestDb};
+
+    fn meta(ip: &str) -> ClientMeta {
+        ClientMeta { ip: Some(ip.into()), user_agent: Some("test".into()) }
+    }
+
+    async fn right_password_starts_a_session_and_records_the_login(t: TestDb) {
+        let ctx = t.ctx();
+        let u = testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let s = password_sign_in(&ctx, "Alice", PASSWORD, &meta("192.0.2.1"), None, now).await.unwrap();
+        assert_eq!(s.user.id, u.id);
+        assert_eq!(s.user.last_login_at, Some(now));
+        assert_eq!(s.user.last_login_ip.as_deref(), Some("192.0.2.1"));
+        let a = sessions::resolve(&ctx.db, &s.session.token, &ctx.policy, now).await.unwrap().unwrap();
+        assert_eq!(a.amr, vec!["pwd"]);
+    }
+    crate::db_test!(right_password_starts_a_session_and_records_the_login);
+
+    /// Threat: account enumeration. A wrong password and an unknown account
+    /// must be indistinguishable to the caller.
+    async fn wrong_password_and_unknown_account_fail_the_same_way(t: TestDb) {
+        let ctx = t.ctx();
+        testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let wrong = password_sign_in(&ctx, "alice", "wrong password", &meta("192.0.2.1"), None, now).await;
+        let unknown = password_sign_in(&ctx, "mallory", "wrong password", &meta("192.0.2.1"), None, now).await;
+        assert!(matches!(wrong, Err(Error::InvalidCredentials)));
+        assert!(matches!(unknown, Err(Error::InvalidCredentials)));
+    }
+    crate::db_test!(wrong_password_and_unknown_account_fail_the_same_way);
+
+    /// Threat: session fixation. Signing in must never keep a session id the
+    /// browser already had.
+    async fn sign_in_replaces_the_browsers_previous_session(t: TestDb) {
+        let ctx = t.ctx();
+        testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let first = password_sign_in(&ctx, "alice", PASSWORD, &meta("192.0.2.1"), None, now).await.unwrap();
+        let second = password_sign_in(&ctx, "alice", PASSWORD, &meta("192.0.2.1"), Some(&first.session.token), now).await.unwrap();
+        assert_ne!(first.session.token, second.session.token);
+        assert!(sessions::resolve(&ctx.db, &first.session.token, &ctx.policy, now).await.unwrap().is_none());
+        assert!(sessions::resolve(&ctx.db, &second.session.token, &ctx.policy, now).await.unwrap().is_some());
+    }
+    crate::db_test!(sign_in_replaces_the_browsers_previous_session);
+
+    /// Threat: online password guessing. Attempts per account are limited
+    /// even for accounts that do not exist.
+    async fn guessing_one_account_is_rate_limited(t: TestDb) {
+        let ctx = t.ctx();
+        testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let mut limited = false;
+        for i in 0..12 {
+            // A different IP each time: the per-account bucket still fills.
+            match password_sign_in(&ctx, "alice", "guess", &meta(&format!("198.51.100.{i}")), None, now).await {
+                Err(Error::RateLimited { .. }) => {
+                    limited = true;
+                    break;
+                }
+                Err(Error::InvalidCredentials) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(limited);
+        // The right password is refused too while limited.
+        assert!(matches!(
+            password_sign_in(&ctx, "alice", PASSWORD, &meta("203.0.113.9"), None, now).await,
+            Err(Error::RateLimited { .. })
+        ));
+    }
+    crate::db_test!(guessing_one_account_is_rate_limited);
+}

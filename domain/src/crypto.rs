@@ -1,0 +1,147 @@
+//! Password hashing (argon2id, off the async runtime, bounded) and random tokens.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine as _;
+use rand::RngCore as _;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use tokio::sync::{OnceCell, Semaphore};
+use zeroize::Zeroizing;
+
+use crate::{Error, Result};
+
+/// Longest input the hasher accepts, in bytes. The policy allows 256
+/// characters; this bound only stops oversize input before any work is done.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Argon2id with OWASP's parameters: m = 19 MiB, t = 2, p = 1.
+/// Hashing runs on the blocking pool and at most `concurrency` hashes run at
+/// once, so a flood of sign-ins queues here instead of stalling other requests.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+    params: Params,
+    dummy: Arc<OnceCell<String>>,
+}
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHasher").field("available", &self.permits.available_permits()).finish()
+    }
+}
+
+impl PasswordHasher {
+    pub fn new(concurrency: usize) -> Self {
+        #[allow(clippy::expect_used)] // constant parameters, checked by the tests below
+        let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 params");
+        Self { permits: Arc::new(Semaphore::new(concurrency.max(1))), params, dummy: Arc::new(OnceCell::new()) }
+    }
+
+    fn argon2(params: Params) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    }
+
+    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let _permit = self.permits.acquire().await.map_err(|e| Error::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(f).await.map_err(|e| Error::Internal(format!("hash task: {e}")))
+    }
+
+    /// Hashes a password into a PHC string.
+    pub async fn hash(&self, password: &str) -> Result<String> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(Error::invalid("password", "Password is too long."));
+        }
+        let password = Zeroizing::new(password.to_owned());
+        let params = self.params.clone();
+        self.blocking(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Self::argon2(params)
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| Error::Internal(format!("argon2: {e}")))
+        })
+        .await?
+    }
+
+    /// Checks a password against a PHC string. Oversize input is simply wrong.
+    pub async fn verify(&self, password: &str, phc: &str) -> Result<bool> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Ok(false);
+        }
+        let password = Zeroizing::new(password.to_owned());
+        let phc = phc.to_owned();
+        self.blocking(move || {
+            let parsed = PasswordHash::new(&phc).map_err(|e| Error::Internal(format!("stored hash: {e}")))?;
+            // The parameters come from the PHC string, so old hashes keep verifying.
+            Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        })
+        .await?
+    }
+
+    /// Spends the same work as [`verify`](Self::verify) for an unknown account,
+    /// so the response time does not reveal whether it exists.
+    pub async fn verify_dummy(&self, password: &str) -> Result<()> {
+        let dummy = self
+            .dummy
+            .get_or_try_init(|| async {
+                let mut random = [0u8; 32];
+                rand::thread_rng().fill_bytes(&mut random);
+                self.hash(&hex::encode(random)).await
+            })
+            .await?
+            .clone();
+        let _ = self.verify(password, &dummy).await?;
+        Ok(())
+    }
+}
+
+/// A fresh 256-bit token, URL-safe base64 (43 characters).
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Hex SHA-256 of a token: what the database stores instead of the token.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hash_is_argon2id_with_owasp_parameters_and_verifies() {
+        let h = PasswordHasher::new(1);
+        let phc = h.hash("correct horse battery").await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(h.verify("correct horse battery", &phc).await.unwrap());
+        assert!(!h.verify("correct horse batterz", &phc).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn same_password_hashes_differently_each_time() {
+        let h = PasswordHasher::new(1);
+        assert_ne!(h.hash("same password").await.unwrap(), h.hash("same password").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn oversize_password_is_refused_before_hashing() {
+        let h = PasswordHasher::new(1);
+        let long = "x".repeat(MAX_PASSWORD_BYTES + 1);
+        assert!(matches!(h.hash(&long).await, Err(Error::Invalid { .. })));
+        let phc = h.hash("short one").await.unwrap();
+        assert!(!h.verify(&long, &phc).await.unwrap());
+    }
+
+    #[test]
+    fn tokens_are_256_bit_and_hash_to_hex() {
+        let t = random_token();
+        assert_eq!(t.len(), 43);
+        assert_ne!(t, random_token());
+        assert_eq!(hash_token(&t).len(), 64);
+        assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

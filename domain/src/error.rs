@@ -1,0 +1,37 @@
+use std::time::Duration;
+
+/// Everything a service can fail with. The `app` crate maps these to what a
+/// person may see; the sources of internal errors are logged, never shown.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not found")]
+    NotFound,
+    /// Wrong identifier or password; deliberately does not say which.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("too many attempts; retry in {retry_after:?}")]
+    RateLimited { retry_after: Duration },
+    /// A value a person gave is unacceptable (e.g. already taken).
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("setup link invalid, used or expired")]
+    SetupTokenInvalid,
+    #[error("an administrator already exists")]
+    AlreadySetUp,
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid { field, message: message.into() }
+    }
+}

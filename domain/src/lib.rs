@@ -1,0 +1,74 @@
+//! Latchkey's server-side services. No leptos and no axum here: functions take a
+//! database connection (or [`Ctx`]) and the current time, so every rule can be
+//! tested with time passed in.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod auth;
+pub mod clock;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod ratelimit;
+pub mod sessions;
+pub mod setup;
+pub mod users;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use error::{Error, Result};
+pub use sea_orm::DatabaseConnection;
+
+/// Tunable rules of the instance. Built from the server's configuration.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Shortest password accepted (NIST 800-63B: at least 8).
+    pub password_min_length: usize,
+    /// A session ends after this long without a request.
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, whatever happens.
+    pub session_max: Duration,
+    /// How long a first-administrator setup link stays valid.
+    pub setup_token_ttl: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            password_min_length: 8,
+            session_idle: Duration::from_secs(30 * 60),
+            session_max: Duration::from_secs(10 * 60 * 60),
+            setup_token_ttl: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// Where a request came from, as recorded on sessions and used for rate limits.
+#[derive(Clone, Debug, Default)]
+pub struct ClientMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Everything a service call needs besides its arguments. Cheap to clone.
+#[derive(Clone)]
+pub struct Ctx {
+    pub db: DatabaseConnection,
+    pub clock: Arc<dyn clock::Clock>,
+    pub hasher: crypto::PasswordHasher,
+    pub policy: Arc<Policy>,
+    pub limits: Arc<ratelimit::RateLimits>,
+}
+
+impl Ctx {
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn clock::Clock>, hasher: crypto::PasswordHasher, policy: Policy) -> Self {
+        Self { db, clock, hasher, policy: Arc::new(policy), limits: Arc::new(ratelimit::RateLimits::default()) }
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,239 @@
+//! Sign-in sessions. The browser holds a random 256-bit token; the database
+//! holds only its SHA-256, so a stolen database cannot be replayed as cookies.
+//! Every request looks the session up, so revocation and expiry apply at once.
+//!
+//! ```text
+//!  sign-in ──► create(token) ──► cookie = token, row = sha256(token)
+//!  request ──► resolve(token) ──► revoked? idle/absolute expired? → refuse
+//!                              └► last_seen older than 1 min → touch (extends idle expiry)
+//!  sign-out ─► revoke(id)
+//! ```
+
+use chrono::{DateTime, Utc};
+use entity::prelude::*;
+use entity::{user_sessions, users};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use std::time::Duration;
+use uuid::Uuid;
+
+use crate::clock::after;
+use crate::crypto::{hash_token, random_token};
+use crate::{ClientMeta, Policy, Result};
+
+/// How often `last_seen_at` is written at most, per session.
+pub const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
+
+const MAX_USER_AGENT: usize = 512;
+
+/// A valid session, as the request guards see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authenticated {
+    pub session_id: Uuid,
+    pub user_id: Uuid,
+    pub username: String,
+    pub is_admin: bool,
+    pub created_at: DateTime<Utc>,
+    /// When the person last proved who they are in this session.
+    pub auth_time: DateTime<Utc>,
+    /// RFC 8176 authentication method references, e.g. `["pwd"]`.
+    pub amr: Vec<String>,
+}
+
+/// A new session: the cookie token (shown once, never stored) and its id.
+#[derive(Debug)]
+pub struct NewSession {
+    pub token: String,
+    pub id: Uuid,
+}
+
+/// Starts a session for a person who just signed in.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    amr: &[&str],
+    meta: &ClientMeta,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<NewSession> {
+    let token = random_token();
+    let id = Uuid::now_v7();
+    let absolute = after(now, policy.session_max);
+    user_sessions::ActiveModel {
+        id: Set(id),
+        user_id: Set(user_id),
+        token_hash: Set(hash_token(&token).into()),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        idle_expires_at: Set(after(now, policy.session_idle).min(absolute)),
+        absolute_expires_at: Set(absolute),
+        auth_time: Set(now),
+        amr: Set(serde_json::to_string(amr).unwrap_or_else(|_| "[]".into())),
+        ip: Set(meta.ip.clone()),
+        user_agent: Set(meta.user_agent.as_deref().map(|ua| truncate(ua, MAX_USER_AGENT))),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(NewSession { token, id })
+}
+
+/// Looks up the session a cookie token names. `None` when the token is
+/// unknown, revoked or expired. Writes at most once per [`TOUCH_INTERVAL`].
+pub async fn resolve(db: &impl ConnectionTrait, token: &str, policy: &Policy, now: DateTime<Utc>) -> Result<Option<Authenticated>> {
+    if token.is_empty() || token.len() > 128 {
+        return Ok(None);
+    }
+    let found = UserSessions::find()
+        .filter(user_sessions::Column::TokenHash.eq(hash_token(token)))
+        .find_also_related(Users)
+        .one(db)
+        .await?;
+    let Some((session, Some(user))) = found else { return Ok(None) };
+    if !is_live(&session, now) {
+        return Ok(None);
+    }
+    if now - session.last_seen_at >= chrono::Duration::from_std(TOUCH_INTERVAL).unwrap_or_default() {
+        touch(db, &session, policy, now).await?;
+    }
+    Ok(Some(authenticated(&session, &user)))
+}
+
+fn is_live(s: &user_sessions::Model, now: DateTime<Utc>) -> bool {
+    s.revoked_at.is_none() && now < s.idle_expires_at && now < s.absolute_expires_at
+}
+
+async fn touch(db: &impl ConnectionTrait, s: &user_sessions::Model, policy: &Policy, now: DateTime<Utc>) -> Result<()> {
+    let mut active: user_sessions::ActiveModel = s.clone().into();
+    active.last_seen_at = Set(now);
+    active.idle_expires_at = Set(after(now, policy.session_idle).min(s.absolute_expires_at));
+    active.update(db).await?;
+    Ok(())
+}
+
+fn authenticated(s: &user_sessions::Model, u: &users::Model) -> Authenticated {
+    Authenticated {
+        session_id: s.id,
+        user_id: u.id,
+        username: u.username.clone(),
+        is_admin: u.is_admin,
+        created_at: s.created_at,
+        auth_time: s.auth_time,
+        amr: serde_json::from_str(&s.amr).unwrap_or_default(),
+    }
+}
+
+/// Ends one session now. Revoking an already-ended session is not an error.
+pub async fn revoke(db: &impl ConnectionTrait, session_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+    UserSessions::update_many()
+        .col_expr(user_sessions::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(user_sessions::Column::Id.eq(session_id))
+        .filter(user_sessions::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Ends the session a cookie token names, if any (sign-out, or a new sign-in
+/// in the same browser).
+pub async fn revoke_by_token(db: &impl ConnectionTrait, token: &str, now: DateTime<Utc>) -> Result<()> {
+    UserSessions::update_many()
+        .col_expr(user_sessions::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(user_sessions::Column::TokenHash.eq(hash_token(token)))
+        .filter(user_sessions::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, TestDb};
+
+    async fn setup(t: &TestDb) -> (crate::Ctx, Uuid) {
+        let ctx = t.ctx();
+        let u = testing::user(&ctx, "alice", false).await;
+        (ctx, u.id)
+    }
+
+    async fn a_session_resolves_by_its_token_only(t: TestDb) {
+        let (ctx, uid) = setup(&t).await;
+        let now = testing::t0();
+        let s = create(&ctx.db, uid, &["pwd"], &ClientMeta::default(), &ctx.policy, now).await.unwrap();
+        let a = resolve(&ctx.db, &s.token, &ctx.policy, now).await.unwrap().unwrap();
+        assert_eq!((a.user_id, a.session_id, a.amr.clone()), (uid, s.id, vec!["pwd".to_string()]));
+        assert!(resolve(&ctx.db, "not-the-token", &ctx.policy, now).await.unwrap().is_none());
+        assert!(resolve(&ctx.db, &hash_token(&s.token), &ctx.policy, now).await.unwrap().is_none(), "the stored hash is not a credential");
+    }
+    crate::db_test!(a_session_resolves_by_its_token_only);
+
+    async fn idle_sessions_expire_and_activity_extends_them(t: TestDb) {
+        let (ctx, uid) = setup(&t).await;
+        let now = testing::t0();
+        let idle = ctx.policy.session_idle;
+        let s = create(&ctx.db, uid, &["pwd"], &ClientMeta::default(), &ctx.policy, now).await.unwrap();
+        // Active two thirds into the idle window: the touch extends it.
+        let mid = after(now, idle * 2 / 3);
+        assert!(resolve(&ctx.db, &s.token, &ctx.policy, mid).await.unwrap().is_some());
+        let past_first_window = after(now, idle + Duration::from_secs(1));
+        assert!(resolve(&ctx.db, &s.token, &ctx.policy, past_first_window).await.unwrap().is_some());
+        // Silent for a whole idle window after the last request: gone.
+        let late = after(past_first_window, idle + Duration::from_secs(1));
+        assert!(resolve(&ctx.db, &s.token, &ctx.policy, late).await.unwrap().is_none());
+    }
+    crate::db_test!(idle_sessions_expire_and_activity_extends_them);
+
+    async fn absolute_lifetime_ends_even_active_sessions(t: TestDb) {
+        let (ctx, uid) = setup(&t).await;
+        let now = testing::t0();
+        let s = create(&ctx.db, uid, &["pwd"], &ClientMeta::default(), &ctx.policy, now).await.unwrap();
+        let mut t = now;
+        let step = ctx.policy.session_idle / 2;
+        while t < after(now, ctx.policy.session_max) - chrono::Duration::from_std(step).unwrap() {
+            t = after(t, step);
+            assert!(resolve(&ctx.db, &s.token, &ctx.policy, t).await.unwrap().is_some(), "alive at {t}");
+        }
+        assert!(resolve(&ctx.db, &s.token, &ctx.policy, after(now, ctx.policy.session_max)).await.unwrap().is_none());
+    }
+    crate::db_test!(absolute_lifetime_ends_even_active_sessions);
+
+    async fn last_seen_is_written_at_most_once_a_minute(t: TestDb) {
+        let (ctx, uid) = setup(&t).await;
+        let now = testing::t0();
+        let s = create(&ctx.db, uid, &["pwd"], &ClientMeta::default(), &ctx.policy, now).await.unwrap();
+        resolve(&ctx.db, &s.token, &ctx.policy, after(now, Duration::from_secs(59))).await.unwrap();
+        let row = UserSessions::find_by_id(s.id).one(&ctx.db).await.unwrap().unwrap();
+        assert_eq!(row.last_seen_at, now);
+        resolve(&ctx.db, &s.token, &ctx.policy, after(now, Duration::from_secs(61))).await.unwrap();
+        let row = UserSessions::find_by_id(s.id).one(&ctx.db).await.unwrap().unwrap();
+        assert_eq!(row.last_seen_at, after(now, Duration::from_secs(61)));
+    }
+    crate::db_test!(last_seen_is_written_at_most_once_a_minute);
+
+    async fn revoked_sessions_are_refused_at_once(t: TestDb) {
+        let (ctx, uid) = setup(&t).await;
+        let now = testing::t0();
+        let s = create(&ctx.db, uid, &["pwd"], &ClientMeta::default(), &ctx.policy, now).await.unwrap();
+        let other = create(&ctx.db, uid, &["pwd"], &ClientMeta::default(), &ctx.policy, now).await.unwrap();
+        revoke(&ctx.db, s.id, now).await.unwrap();
+        assert!(resolve(&ctx.db, &s.token, &ctx.policy, now).await.unwrap().is_none());
+        assert!(resolve(&ctx.db, &other.token, &ctx.policy, now).await.unwrap().is_some(), "only that session ends");
+        revoke_by_token(&ctx.db, &other.token, now).await.unwrap();
+        assert!(resolve(&ctx.db, &other.token, &ctx.policy, now).await.unwrap().is_none());
+    }
+    crate::db_test!(revoked_sessions_are_refused_at_once);
+
+    #[test]
+    fn user_agents_are_truncated_on_char_boundaries() {
+        assert_eq!(truncate("ééé", 3), "é");
+        assert_eq!(truncate("abc", 10), "abc");
+    }
+}

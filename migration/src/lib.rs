@@ -1,0 +1,25 @@
+//! Schema migrations, append-only. `server::build` and every test helper run
+//! `Migrator::up`, so tests exercise exactly what production applies.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_users;
+mod m20261124_000002_create_password_credentials;
+mod m20261124_000003_create_user_sessions;
+mod m20261124_000004_create_app_settings;
+mod m20261124_000005_create_setup_tokens;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_create_users::Migration),
+            Box::new(m20261124_000002_create_password_credentials::Migration),
+            Box::new(m20261124_000003_create_user_sessions::Migration),
+            Box::new(m20261124_000004_create_app_settings::Migration),
+            Box::new(m20261124_000005_create_setup_tokens::Migration),
+        ]
+    }
+}

@@ -1,0 +1,236 @@
+//! The Latchkey server: configuration, the axum router around the Leptos app,
+//! and start-up (database, migrations, first-administrator link).
+
+pub mod cli;
+pub mod config;
+pub mod middleware;
+pub mod state;
+
+use app::ssr::{Services, SessionCookie};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::get;
+use domain::clock::Clock;
+use leptos::config::LeptosOptions;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use config::Config;
+use state::{AppState, Web};
+
+/// Largest request body accepted (forms and server-function calls).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the database {url}: {source}")]
+    Database { url: String, source: sea_orm::DbErr },
+    #[error("cannot apply database migrations: {0}")]
+    Migrate(sea_orm::DbErr),
+}
+
+/// A built server: the router, and the services behind it (tests use them).
+pub struct Built {
+    pub router: Router,
+    pub services: Services,
+}
+
+/// Connects to the database, applies migrations and builds the router.
+pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, StartError> {
+    let db = domain::db::connect(&config.database_url)
+        .await
+        .map_err(|source| StartError::Database { url: redact_url(&config.database_url), source })?;
+    domain::db::migrate(&db).await.map_err(StartError::Migrate)?;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let hasher = domain::crypto::PasswordHasher::new(config.hash_concurrency.unwrap_or(cores));
+    let ctx = domain::Ctx::new(db, clock, hasher, config.policy());
+    let services = Services { ctx, cookie: SessionCookie::for_https(config.public_url.https) };
+    let web = Arc::new(Web {
+        public_origin: config.public_url.origin.clone(),
+        https: config.public_url.https,
+        trust_proxy: config.trust_proxy,
+    });
+    let leptos_options = LeptosOptions::builder()
+        .output_name("frontend")
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .build();
+    let state = AppState { leptos_options, services: services.clone(), web };
+    Ok(Built { router: router(state), services })
+}
+
+fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let context = {
+        let services = state.services.clone();
+        move || provide_context(services.clone())
+    };
+    let shell = {
+        let options = state.leptos_options.clone();
+        move || app::shell(options.clone())
+    };
+    let not_found = leptos_axum::render_app_to_stream_with_context(context.clone(), shell.clone());
+
+    // Pages and server functions: they need the session.
+    let pages = Router::new()
+        .route("/", get(|| async { Redirect::to(app::routes::ACCOUNT) }))
+        .leptos_routes_with_context(&state, routes, context, shell)
+        .fallback(move |req| {
+            let not_found = not_found.clone();
+            async move { not_found(req).await.into_response() }
+        })
+        .layer(axum::middleware::from_fn(middleware::api_status::set_error_status))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session::resolve_session))
+        .layer(axum::middleware::from_fn_with_state(state.web.clone(), middleware::csrf::refuse_cross_site))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+
+    // The browser bundle: names carry no hash, so browsers revalidate (cheap 304s).
+    let site = std::path::PathBuf::from(state.leptos_options.site_root.as_ref());
+    let pkg = ServeDir::new(site.join("pkg")).precompressed_br().precompressed_gzip();
+    let statics = Router::new()
+        .nest_service("/pkg", pkg)
+        .route_service("/favicon.ico", ServeFile::new(site.join("favicon.ico")))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")));
+
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .merge(statics)
+        .merge(pages)
+        .with_state(state.clone())
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn_with_state(state.web.clone(), middleware::headers::security_headers))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(trace_layer())
+}
+
+async fn readyz(State(services): State<Services>) -> impl IntoResponse {
+    match domain::db::ping(&services.ctx.db).await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database not answering")
+        }
+    }
+}
+
+/// One log line per request: method, path (never the query, which may hold
+/// tokens), status and latency. Headers (cookies) are never logged.
+fn trace_layer() -> tower_http::trace::TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    impl Fn(&http::Request<axum::body::Body>) -> tracing::Span + Clone,
+    (),
+    impl Fn(&http::Response<axum::body::Body>, Duration, &tracing::Span) + Clone,
+> {
+    tower_http::trace::TraceLayer::new_for_http()
+        .make_span_with(|req: &http::Request<axum::body::Body>| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        })
+        .on_request(())
+        .on_response(|res: &http::Response<axum::body::Body>, latency: Duration, _span: &tracing::Span| {
+            tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
+        })
+}
+
+/// A database URL with any password removed, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{}@{}", &url[..s + 3], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Logs the one-time setup link when there is no account yet.
+pub async fn announce_setup(services: &Services, public_origin: &str) -> Result<(), domain::Error> {
+    if let Some(token) = domain::setup::issue_token_if_needed(&services.ctx, services.ctx.now()).await? {
+        let minutes = services.ctx.policy.setup_token_ttl.as_secs() / 60;
+        tracing::warn!(
+            "No administrator exists yet. Open {public_origin}{}?token={token} within {minutes} minutes to create one \
+             (the link works once; or run `latchkey admin create`).",
+            app::routes::SETUP
+        );
+    }
+    Ok(())
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let started = std::time::Instant::now();
+    let built = build(&config, Arc::new(domain::clock::SystemClock)).await?;
+    announce_setup(&built.services, &config.public_url.origin).await?;
+    let limits = built.services.ctx.limits.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limits.retain_recent();
+        }
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {} (LATCHKEY_LISTEN): {e}", config.listen))?;
+    tracing::info!(
+        listen = %config.listen,
+        public_url = %config.public_url.origin,
+        database = %redact_url(&config.database_url),
+        startup_ms = started.elapsed().as_millis() as u64,
+        "Latchkey is ready"
+    );
+    axum::serve(listener, built.router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// Sets up logging: human-readable or JSON, filtered by `RUST_LOG`.
+pub fn init_logging(format: config::LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,tower_http=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    match format {
+        config::LogFormat::Human => builder.init(),
+        config::LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u@h:5432/db");
+        assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+}

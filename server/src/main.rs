@@ -1,0 +1,23 @@
+//! The `latchkey` binary.
+
+use clap::Parser as _;
+use server::config::{AdminCommand, Cli, Command};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    server::init_logging(cli.config.log_format);
+    let result = match &cli.command {
+        None | Some(Command::Serve) => server::serve(cli.config.clone()).await,
+        Some(Command::Admin { command: AdminCommand::Create { username, email } }) => {
+            server::cli::admin_create(&cli.config, username, email).await
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("latchkey: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
