@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::components::{AccountLayout, NotFound};
 use crate::features::auth::view::{LoginPage, SetupPage};
@@ -39,11 +39,13 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| if page.is_empty() { "Latchkey".to_owned() } else { format!("{page} · Latchkey") }/>
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/setup") view=SetupPage/>
-                <ParentRoute path=path!("/myaccount") view=AccountLayout>
-                    <Route path=path!("") view=OverviewPage/>
-                    <Route path=path!("/personal-info") view=PersonalInfoPage/>
+                // Async rendering: every page arrives complete, so it works
+                // with JavaScript off (no out-of-order streaming to reassemble).
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("/myaccount") view=AccountLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=OverviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/personal-info") view=PersonalInfoPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -184,6 +184,39 @@ mod tests {
         assert_eq!(c.read(&h), None);
     }
 
+    fn with_session<T>(auth: Option<Authenticated>, f: impl FnOnce() -> T) -> T {
+        let owner = Owner::new();
+        owner.with(|| {
+            let (mut parts, _) = http::Request::new(()).into_parts();
+            parts.extensions.insert(RequestSession { auth, token: None });
+            provide_context(parts);
+            f()
+        })
+    }
+
+    fn someone(is_admin: bool) -> Authenticated {
+        let t = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 1, 1, 0, 0, 0).unwrap();
+        Authenticated {
+            session_id: uuid::Uuid::nil(),
+            user_id: uuid::Uuid::nil(),
+            username: "u".into(),
+            is_admin,
+            created_at: t,
+            auth_time: t,
+            amr: vec!["pwd".into()],
+        }
+    }
+
+    /// Threat: privilege escalation. Only administrators pass `require_admin`.
+    #[test]
+    fn guards_tell_anonymous_people_users_and_admins_apart() {
+        assert_eq!(with_session(None, require_user), Err(AppError::Unauthenticated));
+        assert_eq!(with_session(None, require_admin), Err(AppError::Unauthenticated));
+        assert!(with_session(Some(someone(false)), require_user).is_ok());
+        assert_eq!(with_session(Some(someone(false)), require_admin), Err(AppError::Forbidden));
+        assert_eq!(with_session(Some(someone(true)), require_admin).map(|a| a.is_admin), Ok(true));
+    }
+
     #[test]
     fn every_listed_time_zone_is_known_to_the_formatter() {
         for z in crate::features::profile::time_zones::TIME_ZONES {

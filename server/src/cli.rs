@@ -1,11 +1,11 @@
-//! `latchkey admin create`: an administrator from the command line.
+//! `latchkey admin create` and `latchkey user create`: accounts from the command line.
 
 use std::io::{BufRead as _, IsTerminal as _};
 use std::sync::Arc;
 
 use crate::config::Config;
 
-pub async fn admin_create(config: &Config, username: &str, email: &str) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn create_account(config: &Config, username: &str, email: &str, is_admin: bool) -> Result<(), Box<dyn std::error::Error>> {
     use app::validation::*;
     let username = validate_username(username).map_err(|e| format!("--username: {}", e.message))?;
     let email = validate_email(email, "email").map_err(|e| format!("--email: {}", e.message))?;
@@ -28,7 +28,7 @@ pub async fn admin_create(config: &Config, username: &str, email: &str) -> Resul
     let ctx = &built.services.ctx;
     let user = domain::users::create_with_password(
         ctx,
-        domain::users::NewUser { username: username.clone(), email, is_admin: true },
+        domain::users::NewUser { username: username.clone(), email, is_admin },
         &password,
         ctx.now(),
     )
@@ -37,6 +37,7 @@ pub async fn admin_create(config: &Config, username: &str, email: &str) -> Resul
         domain::Error::Invalid { message, .. } => message,
         other => other.to_string(),
     })?;
-    eprintln!("Administrator {} created (id {}).", user.username, user.id);
+    let kind = if is_admin { "Administrator" } else { "Account" };
+    eprintln!("{kind} {} created (id {}).", user.username, user.id);
     Ok(())
 }

@@ -25,6 +25,23 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Manage ordinary accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Clone, Debug)]
+pub enum UserCommand {
+    /// Create an account (not an administrator). The password is read as for
+    /// `admin create`.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand, Clone, Debug)]

@@ -79,7 +79,7 @@ fn router(state: AppState) -> Router {
         let options = state.leptos_options.clone();
         move || app::shell(options.clone())
     };
-    let not_found = leptos_axum::render_app_to_stream_with_context(context.clone(), shell.clone());
+    let not_found = leptos_axum::render_app_async_with_context(context.clone(), shell.clone());
 
     // Pages and server functions: they need the session.
     let pages = Router::new()

@@ -1,7 +1,7 @@
 //! The `latchkey` binary.
 
 use clap::Parser as _;
-use server::config::{AdminCommand, Cli, Command};
+use server::config::{AdminCommand, Cli, Command, UserCommand};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -10,7 +10,10 @@ async fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         None | Some(Command::Serve) => server::serve(cli.config.clone()).await,
         Some(Command::Admin { command: AdminCommand::Create { username, email } }) => {
-            server::cli::admin_create(&cli.config, username, email).await
+            server::cli::create_account(&cli.config, username, email, true).await
+        }
+        Some(Command::User { command: UserCommand::Create { username, email } }) => {
+            server::cli::create_account(&cli.config, username, email, false).await
         }
     };
     match result {

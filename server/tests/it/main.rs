@@ -1,1 +1,13 @@
+//! Integration tests: each test starts a real Latchkey on an ephemeral port
+//! with a database of its own, and talks HTTP to it. Every test runs on
+//! SQLite and, when `LATCHKEY_TEST_POSTGRES_URL` is set, on PostgreSQL.
+//! One test binary (see STYLE.md): add files here, not new `[[test]]`s.
 
+mod support;
+
+mod auth;
+mod cli;
+mod edge;
+mod profile;
+mod sessions;
+mod setup;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Installs whatever this machine lacks to build and test Latchkey. Idempotent:
+# each step checks first. Sourced by scripts/start and scripts/test.
+# Versions are pinned (see ../shared/TOOLCHAIN.md); nothing downloads at build
+# time except from the package registries.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TRUNK_VERSION=0.21.14
+WASM_BINDGEN_VERSION=0.2.129
+export PATH="$HOME/.cargo/bin:$ROOT/tools/node_modules/.bin:$PATH"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "Need root to run: $*" >&2; return 1; fi
+}
+
+ensure_rust() {
+  command -v cargo >/dev/null || { echo "Rust is missing: install it with rustup (https://rustup.rs) first." >&2; exit 1; }
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "Adding the wasm32 target"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+ensure_cargo_tool() { # binary, crate, version
+  if ! "$1" --version 2>/dev/null | grep -q "$3"; then
+    say "Installing $2 $3 (once; a few minutes)"
+    cargo install "$2" --version "$3" --locked
+  fi
+}
+
+ensure_node_deps() { # folder
+  command -v npm >/dev/null || { say "Installing Node.js"; as_root apt-get install -y nodejs npm; }
+  if [ ! -d "$ROOT/$1/node_modules" ] || [ "$ROOT/$1/package.json" -nt "$ROOT/$1/node_modules" ]; then
+    say "Installing npm packages in $1/"
+    (cd "$ROOT/$1" && npm install --no-audit --no-fund --loglevel=error && touch node_modules)
+  fi
+}
+
+ensure_build_tools() {
+  ensure_rust
+  ensure_cargo_tool trunk trunk "$TRUNK_VERSION"
+  ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
+  # wasm-opt 132 from npm: Debian's binaryen (108) breaks release builds.
+  ensure_node_deps tools
+}
+
+ensure_browser() {
+  if [ ! -x /usr/bin/chromium ]; then
+    say "Installing Debian's Chromium for the end-to-end tests"
+    as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+  ensure_node_deps end2end
+}
+
+# Builds the browser bundle into target/site (debug or release).
+build_client() {
+  local profile="${1:-release}"
+  say "Building the browser bundle ($profile)"
+  (cd "$ROOT" && trunk build $([ "$profile" = release ] && echo --release) >/dev/null)
+  local site="$ROOT/target/site"   # Trunk's dist (Trunk.toml), whatever CARGO_TARGET_DIR is
+  rm -f "$site/pkg/index.html"
+  cp -r "$ROOT/public/." "$site/"
+  node "$ROOT/scripts/precompress.mjs" "$site/pkg"
+}

@@ -1,0 +1,136 @@
+//! The `latchkey` binary: accounts from the command line, configuration
+//! errors, and logs that never contain secrets.
+
+use crate::support::*;
+use reqwest::StatusCode;
+use std::process::Stdio;
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_latchkey");
+
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}?mode=rwc", dir.path().join("l.db").display())
+}
+
+async fn run(args: &[&str], env: &[(&str, &str)], stdin: &str) -> (bool, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .envs(env.iter().copied())
+        .env("LATCHKEY_LOG_FORMAT", "human")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).await.unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[tokio::test]
+async fn admin_create_reads_the_password_from_stdin_and_applies_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let env = [("LATCHKEY_DATABASE_URL", url.as_str())];
+    let (ok, out) = run(&["admin", "create", "--username", "root", "--email", "root@example.com"], &env, "short\n").await;
+    assert!(!ok);
+    assert!(out.contains("at least 8 characters"), "{out}");
+    let (ok, out) = run(&["admin", "create", "--username", "-bad", "--email", "root@example.com"], &env, "long enough\n").await;
+    assert!(!ok && out.contains("--username"), "{out}");
+    let (ok, out) = run(&["admin", "create", "--username", "Root", "--email", "root@example.com"], &env, "long enough pass\n").await;
+    assert!(ok, "{out}");
+    assert!(out.contains("Administrator root created"));
+    assert!(!out.contains("long enough pass"), "the password is never echoed");
+    let (ok, out) = run(&["user", "create", "--username", "root", "--email", "x@example.com"], &env, "long enough pass\n").await;
+    assert!(!ok && out.contains("already taken"), "{out}");
+
+    let db = domain::db::connect(&url).await.unwrap();
+    let root = domain::users::find_by_login(&db, "root").await.unwrap().unwrap();
+    assert!(root.is_admin);
+    assert_eq!(domain::users::count(&db).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn bad_configuration_stops_start_up_naming_the_variable() {
+    for (var, value) in [
+        ("LATCHKEY_LISTEN", "not-an-address"),
+        ("LATCHKEY_PUBLIC_URL", "ftp://example.com"),
+        ("LATCHKEY_SESSION_IDLE", "forever"),
+        ("LATCHKEY_PASSWORD_MIN_LENGTH", "3"),
+        ("LATCHKEY_DATABASE_URL", "mysql://localhost/x"),
+    ] {
+        let (ok, out) = run(&[], &[(var, value)], "").await;
+        assert!(!ok, "{var}={value} must stop start-up");
+        assert!(out.contains(var), "{var}: {out}");
+    }
+}
+
+/// Threat: secrets in logs. Passwords, session tokens and cookies never
+/// appear in the server's output, whatever happens.
+#[tokio::test]
+async fn logs_never_contain_passwords_or_session_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let base = format!("http://localhost:{port}");
+    let listen = format!("127.0.0.1:{port}");
+    let env = [("LATCHKEY_DATABASE_URL", url.as_str()), ("LATCHKEY_PUBLIC_URL", base.as_str()), ("LATCHKEY_LISTEN", listen.as_str())];
+    let password = "s3cret-Passphrase-for-logs";
+    let (ok, _) = run(&["user", "create", "--username", "alice", "--email", "alice@example.com"], &env, &format!("{password}\n")).await;
+    assert!(ok);
+
+    let mut child = Command::new(BIN)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let collected = std::sync::Arc::new(tokio::sync::Mutex::new(String::new()));
+    let c1 = collected.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(l)) = lines.next_line().await {
+            c1.lock().await.push_str(&l);
+        }
+    });
+    let c2 = collected.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(l)) = stdout.next_line().await {
+            c2.lock().await.push_str(&l);
+        }
+    });
+
+    let client = reqwest::Client::builder().resolve("localhost", format!("127.0.0.1:{port}").parse().unwrap()).build().unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "server started");
+    let login = |pw: &'static str| {
+        client.post(format!("{base}/api/auth/login")).header("Origin", &base).form(&[("identifier", "alice"), ("password", pw)]).send()
+    };
+    assert_eq!(login("wrong-Passphrase-for-logs").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let r = login("s3cret-Passphrase-for-logs").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let token = cookie_token(&session_cookie(&r).unwrap());
+    let r = client.post(format!("{base}/api/account/me")).header("Origin", &base).header("Cookie", format!("latchkey_session={token}")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    child.kill().await.ok();
+    let logs = collected.lock().await.clone();
+    assert!(logs.contains("signed in"), "the sign-in itself is logged");
+    for secret in [password, "wrong-Passphrase-for-logs", token.as_str(), &domain::crypto::hash_token(&token)] {
+        assert!(!logs.contains(secret), "a secret leaked into the logs");
+    }
+}

@@ -1,0 +1,157 @@
+//! The HTTP edge: security headers, cross-site refusal, bad input, health.
+
+use crate::it_test;
+use crate::support::*;
+use reqwest::StatusCode;
+
+async fn html_pages_carry_a_nonce_csp_and_security_headers(app: TestApp) {
+    let c = app.client();
+    let r = app.get(&c, "/login").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let h = r.headers().clone();
+    let csp = h["content-security-policy"].to_str().unwrap().to_owned();
+    let body = r.text().await.unwrap();
+    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).unwrap();
+    assert!(body.contains(&format!(r#"nonce="{nonce}""#)), "the hydration script carries the header's nonce");
+    assert_eq!(body.matches("<script").count(), body.matches(&format!(r#"nonce="{nonce}""#)).count(), "no script without the nonce");
+    for part in ["default-src 'none'", "script-src 'self'", "'wasm-unsafe-eval'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"] {
+        assert!(csp.contains(part), "{part} in {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "same-origin");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(h.get("strict-transport-security").is_none(), "no HSTS on plain http");
+    // A new nonce for every response.
+    let again = app.get(&c, "/login").await;
+    assert_ne!(again.headers()["content-security-policy"], h["content-security-policy"]);
+}
+it_test!(html_pages_carry_a_nonce_csp_and_security_headers);
+
+async fn https_origins_get_hsts_and_host_prefixed_secure_cookies(_: TestApp) {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        let port = c.listen.port();
+        c.public_url = clap_parse_public_url(&format!("https://localhost:{port}"));
+    })
+    .await
+    .unwrap();
+    app.user("alice", false).await;
+    let c = app.bare_client();
+    let r = c.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=63072000; includeSubDomains");
+    let origin = app.base.replace("http://", "https://");
+    let r = c
+        .post(app.url("/api/auth/login"))
+        .header("Origin", origin)
+        .form(&[("identifier", "alice"), ("password", TEST_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let set = session_cookie(&r).unwrap();
+    assert!(set.starts_with("__Host-latchkey_session=") && set.contains("; Secure") && set.contains("Path=/"), "{set}");
+    assert!(!set.contains("Domain="));
+}
+it_test!(https_origins_get_hsts_and_host_prefixed_secure_cookies);
+
+fn clap_parse_public_url(s: &str) -> server::config::PublicUrl {
+    use clap::Parser as _;
+    server::config::Cli::try_parse_from(["latchkey", "--public-url", s]).unwrap().config.public_url
+}
+
+/// Threat: cross-site request forgery. State-changing requests from another
+/// origin, or with no origin at all, are refused before any handler runs.
+async fn cross_site_posts_are_refused(app: TestApp) {
+    app.user("alice", false).await;
+    let c = app.signed_in("alice").await;
+    for (origin, referer) in [
+        (Some("https://evil.example"), None),
+        (Some("null"), None),
+        (Some("http://localhost.evil.example"), None),
+        (None, Some("https://evil.example/page")),
+        (None, None),
+    ] {
+        // A request carrying alice's cookie, as a forged form would.
+        let mut rb = app.bare_client().post(app.url("/api/account/update_profile"));
+        rb = rb.header("Cookie", cookie_header(&app, &c).await);
+        if let Some(o) = origin {
+            rb = rb.header("Origin", o);
+        }
+        if let Some(r) = referer {
+            rb = rb.header("Referer", r);
+        }
+        let r = rb.form(&[("profile[email]", "evil@example.com")]).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "origin={origin:?} referer={referer:?}");
+        let anon = app.bare_client();
+        let mut rb = anon.post(app.url("/api/auth/logout"));
+        if let Some(o) = origin {
+            rb = rb.header("Origin", o);
+        }
+        assert_eq!(rb.send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    }
+    let (_, me) = json(app.post(&c, "/api/account/profile", &[]).await).await;
+    assert_eq!(me["form"]["email"], "alice@example.com", "nothing changed");
+    // Same-site Referer without Origin is accepted (older browsers).
+    let r = app
+        .bare_client()
+        .post(app.url("/api/auth/login"))
+        .header("Referer", app.url("/login"))
+        .form(&[("identifier", "alice"), ("password", TEST_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+it_test!(cross_site_posts_are_refused);
+
+async fn cookie_header(app: &TestApp, c: &reqwest::Client) -> String {
+    // Sign in again with a throwaway client to read a token, and use it.
+    let _ = c;
+    let t = app.client();
+    let r = app.login(&t, "alice", TEST_PASSWORD).await;
+    format!("latchkey_session={}", cookie_token(&session_cookie(&r).unwrap()))
+}
+
+/// Bad input of every shape gets a clear 4xx, never a 500 or a panic.
+async fn malformed_requests_get_clear_client_errors(app: TestApp) {
+    app.user("alice", false).await;
+    let c = app.signed_in("alice").await;
+    let huge = "x".repeat(server::MAX_BODY_BYTES + 1);
+    let cases: Vec<(&str, &str, Vec<u8>)> = vec![
+        ("/api/account/update_profile", "application/x-www-form-urlencoded", b"".to_vec()),
+        ("/api/account/update_profile", "application/x-www-form-urlencoded", b"profile=5&x[".to_vec()),
+        ("/api/account/update_profile", "application/x-www-form-urlencoded", b"profile[email]=%FF%FE".to_vec()),
+        ("/api/account/update_profile", "application/json", b"{\"profile\":".to_vec()),
+        ("/api/account/update_profile", "application/x-www-form-urlencoded", format!("profile[given_name]={huge}").into_bytes()),
+        ("/api/auth/login", "application/x-www-form-urlencoded", b"identifier[]=a&password=b".to_vec()),
+        ("/api/auth/login", "text/plain", b"\x00\x01\x02".to_vec()),
+        ("/api/auth/login", "application/x-www-form-urlencoded", format!("identifier={huge}&password=x").into_bytes()),
+        ("/api/auth/create_first_admin", "application/x-www-form-urlencoded", b"token=".to_vec()),
+        ("/api/no_such_function", "application/x-www-form-urlencoded", b"a=b".to_vec()),
+    ];
+    for (path, ctype, body) in cases {
+        let r = c.post(app.url(path)).header("Content-Type", ctype).body(body.clone()).send().await.unwrap();
+        let status = r.status();
+        assert!(status.is_client_error(), "{path} {ctype} {:?}: {status}", String::from_utf8_lossy(&body[..body.len().min(40)]));
+        let text = r.text().await.unwrap();
+        assert!(!text.is_empty(), "{path}: an explanation is given");
+    }
+    // A long (but not oversize) identifier is simply wrong credentials.
+    let long = "a".repeat(5000);
+    let (status, _) = json(app.login(&c, &long, "x").await).await;
+    assert!(status.is_client_error());
+    // Server functions are POST only.
+    assert_eq!(app.get(&c, "/api/account/profile").await.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+it_test!(malformed_requests_get_clear_client_errors);
+
+async fn unknown_pages_are_404_and_health_endpoints_answer(app: TestApp) {
+    let c = app.client();
+    let r = app.get(&c, "/no/such/page").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.text().await.unwrap().contains("Page not found"));
+    assert_eq!(app.get(&c, "/healthz").await.text().await.unwrap(), "ok");
+    assert_eq!(app.get(&c, "/readyz").await.status(), StatusCode::OK);
+}
+it_test!(unknown_pages_are_404_and_health_endpoints_answer);
