@@ -49,7 +49,9 @@ mod tests {
     fn only_local_paths_are_followed() {
         assert_eq!(safe_next(Some("/myaccount/personal-info")), "/myaccount/personal-info");
         assert_eq!(safe_next(Some("/myaccount?tab=1")), "/myaccount?tab=1");
-        for bad in ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)", "evil", "", "/a\nb", "/api/auth/logout"] {
+        for bad in
+            ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)", "evil", "", "/a\nb", "/api/auth/logout"]
+        {
             assert_eq!(safe_next(Some(bad)), ACCOUNT, "{bad:?}");
         }
         assert_eq!(safe_next(None), ACCOUNT);

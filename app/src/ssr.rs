@@ -97,9 +97,7 @@ pub fn now() -> Result<DateTime<Utc>, AppError> {
 
 /// True for a plain HTML form post (JavaScript off): the answer is a redirect.
 pub fn is_plain_form_post() -> bool {
-    parts()
-        .and_then(|p| p.headers.get(ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
-        .unwrap_or(false)
+    parts().and_then(|p| p.headers.get(ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html"))).unwrap_or(false)
 }
 
 /// For a plain form post, answer with a redirect to `target`; the enhanced

@@ -99,9 +99,9 @@ pub fn validate_phone(raw: &str) -> Result<Option<String>, FieldError> {
         return Ok(None);
     }
     let compact: String = v.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
-    let ok = compact.strip_prefix('+').is_some_and(|digits| {
-        (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0')
-    });
+    let ok = compact
+        .strip_prefix('+')
+        .is_some_and(|digits| (7..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0'));
     if !ok {
         return Err(FieldError::new("phone", "Enter the number in international format, e.g. +44 7700 900123."));
     }
@@ -227,7 +227,17 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(validate_email(" Alice@Example.COM ", "email").unwrap(), "alice@example.com");
-        for bad in ["", "alice", "alice@", "@example.com", "alice@example", "alice@exa mple.com", "a b@example.com", "alice@.example.com", "alice@example..com"] {
+        for bad in [
+            "",
+            "alice",
+            "alice@",
+            "@example.com",
+            "alice@example",
+            "alice@exa mple.com",
+            "a b@example.com",
+            "alice@.example.com",
+            "alice@example..com",
+        ] {
             assert!(validate_email(bad, "email").is_err(), "{bad:?}");
         }
         assert!(validate_email(&format!("{}@example.com", "a".repeat(250)), "email").is_err());

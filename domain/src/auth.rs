@@ -141,10 +141,7 @@ mod tests {
         }
         assert!(limited);
         // The right password is refused too while limited.
-        assert!(matches!(
-            password_sign_in(&ctx, "alice", PASSWORD, &meta("203.0.113.9"), None, now).await,
-            Err(Error::RateLimited { .. })
-        ));
+        assert!(matches!(password_sign_in(&ctx, "alice", PASSWORD, &meta("203.0.113.9"), None, now).await, Err(Error::RateLimited { .. })));
     }
     crate::db_test!(guessing_one_account_is_rate_limited);
 }

@@ -14,12 +14,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             // Every connection to :memory: is its own database: keep exactly one.
             opts.max_connections(1).min_connections(1).idle_timeout(None::<Duration>).max_lifetime(None::<Duration>);
         } else {
-            if let Some(path) = sqlite_path(url) {
-                if let Some(dir) = std::path::Path::new(&path).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
-                    }
-                }
+            if let Some(path) = sqlite_path(url)
+                && let Some(dir) = std::path::Path::new(&path).parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
             }
             opts.max_connections(8);
         }

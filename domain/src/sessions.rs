@@ -83,11 +83,8 @@ pub async fn resolve(db: &impl ConnectionTrait, token: &str, policy: &Policy, no
     if token.is_empty() || token.len() > 128 {
         return Ok(None);
     }
-    let found = UserSessions::find()
-        .filter(user_sessions::Column::TokenHash.eq(hash_token(token)))
-        .find_also_related(Users)
-        .one(db)
-        .await?;
+    let found =
+        UserSessions::find().filter(user_sessions::Column::TokenHash.eq(hash_token(token))).find_also_related(Users).one(db).await?;
     let Some((session, Some(user))) = found else { return Ok(None) };
     if !is_live(&session, now) {
         return Ok(None);

@@ -115,7 +115,8 @@ mod tests {
         // Used: neither this token nor a new one works any more.
         assert_eq!(state(&ctx.db, &token, now).await.unwrap(), SetupState::AlreadySetUp);
         assert!(issue_token_if_needed(&ctx, now).await.unwrap().is_none());
-        let again = create_first_admin(&ctx, &token, "root2".into(), "r2@example.com".into(), "a long password", &ClientMeta::default(), now).await;
+        let again =
+            create_first_admin(&ctx, &token, "root2".into(), "r2@example.com".into(), "a long password", &ClientMeta::default(), now).await;
         assert!(matches!(again, Err(Error::AlreadySetUp)));
         assert_eq!(users::count(&ctx.db).await.unwrap(), 1);
     }
@@ -129,9 +130,12 @@ mod tests {
         let token = issue_token_if_needed(&ctx, now).await.unwrap().unwrap();
         let late = after(now, ctx.policy.setup_token_ttl + Duration::from_secs(1));
         assert_eq!(state(&ctx.db, &token, late).await.unwrap(), SetupState::InvalidToken);
-        let r = create_first_admin(&ctx, &token, "root".into(), "root@example.com".into(), "a long password", &ClientMeta::default(), late).await;
+        let r = create_first_admin(&ctx, &token, "root".into(), "root@example.com".into(), "a long password", &ClientMeta::default(), late)
+            .await;
         assert!(matches!(r, Err(Error::SetupTokenInvalid)));
-        let r = create_first_admin(&ctx, "guessed", "root".into(), "root@example.com".into(), "a long password", &ClientMeta::default(), now).await;
+        let r =
+            create_first_admin(&ctx, "guessed", "root".into(), "root@example.com".into(), "a long password", &ClientMeta::default(), now)
+                .await;
         assert!(matches!(r, Err(Error::SetupTokenInvalid)));
         assert_eq!(users::count(&ctx.db).await.unwrap(), 0);
     }

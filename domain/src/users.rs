@@ -171,11 +171,7 @@ pub async fn record_login(db: &impl ConnectionTrait, id: Uuid, ip: Option<String
 
 /// The stored password hash of an account, if it has a password.
 pub async fn password_hash(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Option<entity::Secret>> {
-    Ok(PasswordCredentials::find()
-        .filter(password_credentials::Column::UserId.eq(user_id))
-        .one(db)
-        .await?
-        .map(|c| c.password_hash))
+    Ok(PasswordCredentials::find().filter(password_credentials::Column::UserId.eq(user_id)).one(db).await?.map(|c| c.password_hash))
 }
 
 #[cfg(test)]
@@ -204,9 +200,11 @@ mod tests {
         let ctx = t.ctx();
         let now = testing::t0();
         create_with_password(&ctx, new_user("alice"), "a long password", now).await.unwrap();
-        let dup_name = create_with_password(&ctx, NewUser { email: "other@example.com".into(), ..new_user("alice") }, "a long password", now).await;
+        let dup_name =
+            create_with_password(&ctx, NewUser { email: "other@example.com".into(), ..new_user("alice") }, "a long password", now).await;
         assert!(matches!(dup_name, Err(Error::Invalid { field: "username", .. })), "{dup_name:?}");
-        let dup_mail = create_with_password(&ctx, NewUser { email: "alice@example.com".into(), ..new_user("bob") }, "a long password", now).await;
+        let dup_mail =
+            create_with_password(&ctx, NewUser { email: "alice@example.com".into(), ..new_user("bob") }, "a long password", now).await;
         assert!(matches!(dup_mail, Err(Error::Invalid { field: "email", .. })), "{dup_mail:?}");
         assert_eq!(count(&ctx.db).await.unwrap(), 1);
     }

@@ -36,20 +36,12 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_user_sessions_user_id")
-                    .table(UserSessions::Table)
-                    .col(UserSessions::UserId)
-                    .to_owned(),
-            )
+            .create_index(Index::create().name("idx_user_sessions_user_id").table(UserSessions::Table).col(UserSessions::UserId).to_owned())
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_table(Table::drop().table(UserSessions::Table).to_owned())
-            .await
+        manager.drop_table(Table::drop().table(UserSessions::Table).to_owned()).await
     }
 }
 

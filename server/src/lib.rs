@@ -54,11 +54,8 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let hasher = domain::crypto::PasswordHasher::new(config.hash_concurrency.unwrap_or(cores));
     let ctx = domain::Ctx::new(db, clock, hasher, config.policy());
     let services = Services { ctx, cookie: SessionCookie::for_https(config.public_url.https) };
-    let web = Arc::new(Web {
-        public_origin: config.public_url.origin.clone(),
-        https: config.public_url.https,
-        trust_proxy: config.trust_proxy,
-    });
+    let web =
+        Arc::new(Web { public_origin: config.public_url.origin.clone(), https: config.public_url.https, trust_proxy: config.trust_proxy });
     let leptos_options = LeptosOptions::builder()
         .output_name("frontend")
         .site_root(config.site_root.to_string_lossy().into_owned())
@@ -111,7 +108,18 @@ fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(state.web.clone(), middleware::headers::security_headers))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
-        .layer(trace_layer())
+        // One log line per request: method, path (never the query, which may
+        // hold tokens), status and latency. Headers (cookies) are never logged.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|req: &http::Request<axum::body::Body>| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(|res: &http::Response<axum::body::Body>, latency: Duration, _: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
+                }),
+        )
 }
 
 async fn readyz(State(services): State<Services>) -> impl IntoResponse {
@@ -122,24 +130,6 @@ async fn readyz(State(services): State<Services>) -> impl IntoResponse {
             (StatusCode::SERVICE_UNAVAILABLE, "database not answering")
         }
     }
-}
-
-/// One log line per request: method, path (never the query, which may hold
-/// tokens), status and latency. Headers (cookies) are never logged.
-fn trace_layer() -> tower_http::trace::TraceLayer<
-    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
-    impl Fn(&http::Request<axum::body::Body>) -> tracing::Span + Clone,
-    (),
-    impl Fn(&http::Response<axum::body::Body>, Duration, &tracing::Span) + Clone,
-> {
-    tower_http::trace::TraceLayer::new_for_http()
-        .make_span_with(|req: &http::Request<axum::body::Body>| {
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-        })
-        .on_request(())
-        .on_response(|res: &http::Response<axum::body::Body>, latency: Duration, _span: &tracing::Span| {
-            tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
-        })
 }
 
 /// A database URL with any password removed, for messages.

@@ -42,10 +42,7 @@ pub async fn security_headers(State(web): State<Arc<Web>>, mut req: Request, nex
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
     );
     if web.https {
-        h.insert(
-            HeaderName::from_static("strict-transport-security"),
-            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
-        );
+        h.insert(HeaderName::from_static("strict-transport-security"), HeaderValue::from_static("max-age=63072000; includeSubDomains"));
     }
     if !is_static && !h.contains_key(CACHE_CONTROL) {
         // Account pages and API answers carry personal data.

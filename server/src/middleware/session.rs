@@ -24,8 +24,7 @@ pub async fn resolve_session(State(state): State<AppState>, mut req: Request, ne
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "session lookup failed");
-                return (http::StatusCode::SERVICE_UNAVAILABLE, "The database is not answering; try again shortly.")
-                    .into_response();
+                return (http::StatusCode::SERVICE_UNAVAILABLE, "The database is not answering; try again shortly.").into_response();
             }
         },
         None => None,
@@ -41,17 +40,16 @@ pub async fn resolve_session(State(state): State<AppState>, mut req: Request, ne
         return Redirect::to(&routes::login_with_next(&here)).into_response();
     }
     if is_page_load && auth.is_some() && path == routes::LOGIN {
-        let next = req.uri().query().and_then(|q| {
-            q.split('&').find_map(|kv| kv.strip_prefix("next=")).map(|v| percent_decode(v))
-        });
+        let next = req.uri().query().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("next=")).map(percent_decode));
         return Redirect::to(&routes::safe_next(next.as_deref())).into_response();
     }
 
     let mut res = next.run(req).await;
-    if stale_cookie && !res.headers().contains_key(SET_COOKIE) {
-        if let Ok(v) = HeaderValue::from_str(&cookie.clear()) {
-            res.headers_mut().append(SET_COOKIE, v);
-        }
+    if stale_cookie
+        && !res.headers().contains_key(SET_COOKIE)
+        && let Ok(v) = HeaderValue::from_str(&cookie.clear())
+    {
+        res.headers_mut().append(SET_COOKIE, v);
     }
     res
 }
@@ -66,10 +64,7 @@ fn client_meta(state: &AppState, req: &Request) -> ClientMeta {
         .map(|ip| ip.trim().to_owned())
         .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-    ClientMeta {
-        ip: forwarded.or(peer),
-        user_agent: req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
-    }
+    ClientMeta { ip: forwarded.or(peer), user_agent: req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned) }
 }
 
 fn percent_decode(s: &str) -> String {
@@ -78,16 +73,14 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                    Err(_) => out.push(b'%'),
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
                 }
-            }
+                Err(_) => out.push(b'%'),
+            },
             b'+' => out.push(b' '),
             b => out.push(b),
         }

@@ -140,12 +140,7 @@ async fn sign_out_ends_the_session_on_the_server(app: TestApp) {
     assert!(session_cookie(&r).unwrap().contains("Max-Age=0"));
     assert!(!is_signed_in(&app, &c).await);
     let stolen = app.bare_client();
-    let r = stolen
-        .get(app.url("/myaccount"))
-        .header("Cookie", format!("latchkey_session={token}"))
-        .send()
-        .await
-        .unwrap();
+    let r = stolen.get(app.url("/myaccount")).header("Cookie", format!("latchkey_session={token}")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()["location"], "/login");
 }

@@ -124,7 +124,13 @@ async fn logs_never_contain_passwords_or_session_tokens() {
     let r = login("s3cret-Passphrase-for-logs").await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let token = cookie_token(&session_cookie(&r).unwrap());
-    let r = client.post(format!("{base}/api/account/me")).header("Origin", &base).header("Cookie", format!("latchkey_session={token}")).send().await.unwrap();
+    let r = client
+        .post(format!("{base}/api/account/me"))
+        .header("Origin", &base)
+        .header("Cookie", format!("latchkey_session={token}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     child.kill().await.ok();

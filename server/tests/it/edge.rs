@@ -14,7 +14,9 @@ async fn html_pages_carry_a_nonce_csp_and_security_headers(app: TestApp) {
     let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).unwrap();
     assert!(body.contains(&format!(r#"nonce="{nonce}""#)), "the hydration script carries the header's nonce");
     assert_eq!(body.matches("<script").count(), body.matches(&format!(r#"nonce="{nonce}""#)).count(), "no script without the nonce");
-    for part in ["default-src 'none'", "script-src 'self'", "'wasm-unsafe-eval'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"] {
+    for part in
+        ["default-src 'none'", "script-src 'self'", "'wasm-unsafe-eval'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"]
+    {
         assert!(csp.contains(part), "{part} in {csp}");
     }
     assert!(!csp.contains("unsafe-inline"));

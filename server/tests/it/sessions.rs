@@ -36,11 +36,8 @@ it_test!(absolute_lifetime_ends_even_busy_sessions);
 async fn account_pages_need_a_session_and_sign_in_sends_signed_in_people_on(app: TestApp) {
     app.user("alice", false).await;
     let anon = app.client();
-    for (path, to) in [
-        ("/myaccount", "/login"),
-        ("/myaccount/personal-info", "/login?next=/myaccount/personal-info"),
-        ("/", "/myaccount"),
-    ] {
+    for (path, to) in [("/myaccount", "/login"), ("/myaccount/personal-info", "/login?next=/myaccount/personal-info"), ("/", "/myaccount")]
+    {
         let r = app.get(&anon, path).await;
         assert!(r.status().is_redirection(), "{path}: {}", r.status());
         assert_eq!(r.headers()["location"], to, "{path}");

@@ -11,14 +11,22 @@ async fn setup_link_creates_one_admin_once(app: TestApp) {
     assert!(page.contains("Create the first administrator") && page.contains("setup-username"));
 
     let form = |u: &'static str, pw: &'static str, confirm: &'static str| {
-        vec![("token", token.clone()), ("username", u.into()), ("email", format!("{u}@example.com")), ("password", pw.into()), ("confirm", confirm.into())]
+        vec![
+            ("token", token.clone()),
+            ("username", u.into()),
+            ("email", format!("{u}@example.com")),
+            ("password", pw.into()),
+            ("confirm", confirm.into()),
+        ]
     };
     // Policy and validation first: nothing created.
-    let (status, body) = json(c.post(app.url("/api/auth/create_first_admin")).form(&form("ab", "short", "short")).send().await.unwrap()).await;
+    let (status, body) =
+        json(c.post(app.url("/api/auth/create_first_admin")).form(&form("ab", "short", "short")).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let fields: Vec<_> = body["Invalid"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["username", "password"]);
-    let (status, _) = json(c.post(app.url("/api/auth/create_first_admin")).form(&form("root", "long enough", "long enougH")).send().await.unwrap()).await;
+    let (status, _) =
+        json(c.post(app.url("/api/auth/create_first_admin")).form(&form("root", "long enough", "long enougH")).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(domain::users::count(&app.services.ctx.db).await.unwrap(), 0);
 
@@ -30,7 +38,9 @@ async fn setup_link_creates_one_admin_once(app: TestApp) {
 
     // Second use of the link: refused, nothing created.
     let other = app.client();
-    let (status, body) = json(other.post(app.url("/api/auth/create_first_admin")).form(&form("root2", "long enough", "long enough")).send().await.unwrap()).await;
+    let (status, body) =
+        json(other.post(app.url("/api/auth/create_first_admin")).form(&form("root2", "long enough", "long enough")).send().await.unwrap())
+            .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(body["Refused"].as_str().unwrap().contains("already has an administrator"));
     assert_eq!(domain::users::count(&app.services.ctx.db).await.unwrap(), 1);
@@ -47,7 +57,13 @@ async fn unknown_setup_tokens_are_refused(app: TestApp) {
     assert!(page.contains("This setup link is not valid"));
     let (status, _) = json(
         c.post(app.url("/api/auth/create_first_admin"))
-            .form(&[("token", "guessed"), ("username", "root"), ("email", "r@example.com"), ("password", "long enough"), ("confirm", "long enough")])
+            .form(&[
+                ("token", "guessed"),
+                ("username", "root"),
+                ("email", "r@example.com"),
+                ("password", "long enough"),
+                ("confirm", "long enough"),
+            ])
             .send()
             .await
             .unwrap(),

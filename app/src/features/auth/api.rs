@@ -79,8 +79,7 @@ pub async fn create_first_admin(
     let (Some(username), Some(email), true) = (username, email, errors.is_empty()) else {
         return Err(AppError::Invalid(errors));
     };
-    let signed_in =
-        domain::setup::create_first_admin(&s.ctx, &token, username, email, &password, &client_meta(), s.ctx.now()).await?;
+    let signed_in = domain::setup::create_first_admin(&s.ctx, &token, username, email, &password, &client_meta(), s.ctx.now()).await?;
     set_cookie(&s.cookie.set(&signed_in.session.token));
     tracing::info!(user = %signed_in.user.id, "first administrator created");
     let target = crate::routes::ACCOUNT;

@@ -10,12 +10,13 @@ use crate::routes;
 use crate::validation::{password_policy_hint, validate_email, validate_new_password, validate_username};
 
 /// The field error an action's last answer carries for `field`.
-pub(crate) fn action_field_error<T: Clone + Send + Sync + 'static, I: Send + Sync + 'static>(
+pub(crate) fn action_field_error<T, I>(
     action: ServerAction<I>,
     field: &'static str,
 ) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static
 where
-    I: leptos::server_fn::ServerFn<Output = T, Error = AppError> + Clone,
+    T: Clone + Send + Sync + 'static,
+    I: leptos::server_fn::ServerFn<Output = T, Error = AppError> + Clone + Send + Sync + 'static,
 {
     move || match action.value().get() {
         Some(Err(e)) => message_for(e.field_errors(), field),
@@ -155,7 +156,13 @@ fn SetupForm(token: String, min: usize) -> impl IntoView {
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
     let touched = RwSignal::new(Vec::<&'static str>::new());
-    let touch = move |f: &'static str| touched.update(|t| if !t.contains(&f) { t.push(f) });
+    let touch = move |f: &'static str| {
+        touched.update(|t| {
+            if !t.contains(&f) {
+                t.push(f)
+            }
+        })
+    };
     let client_error = move |field: &'static str| -> Option<String> {
         if !touched.with(|t| t.contains(&field)) {
             return None;
@@ -166,9 +173,7 @@ fn SetupForm(token: String, min: usize) -> impl IntoView {
             _ => message_for(&validate_new_password(&password.get(), &confirm.get(), min), field),
         }
     };
-    let error_for = move |field: &'static str| {
-        Signal::derive(move || client_error(field).or_else(action_field_error(create, field)))
-    };
+    let error_for = move |field: &'static str| Signal::derive(move || client_error(field).or_else(action_field_error(create, field)));
     let form_error = action_form_error(create);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

@@ -104,7 +104,13 @@ const FIELDS: [&str; 8] = ["given_name", "family_name", "display_name", "email",
 fn ProfileEditor(profile: Profile, update: ServerAction<UpdateProfile>) -> impl IntoView {
     let form = RwSignal::new(profile.form.clone());
     let touched = RwSignal::new(Vec::<&'static str>::new());
-    let touch = move |f: &'static str| touched.update(|t| if !t.contains(&f) { t.push(f) });
+    let touch = move |f: &'static str| {
+        touched.update(|t| {
+            if !t.contains(&f) {
+                t.push(f)
+            }
+        })
+    };
     let client_errors = Memo::new(move |_| form.with(validate_profile).err().unwrap_or_default());
     let error_for = move |field: &'static str| {
         Signal::derive(move || {
