@@ -33,9 +33,31 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Ok(db)
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration. Several processes may start at once
+/// (scale-out, or a CLI command beside the server): on PostgreSQL the whole
+/// run holds a transaction-scoped advisory lock, so one process migrates and
+/// the others then find nothing to do; on SQLite a writer that lost the race
+/// retries once the winner has finished.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    use sea_orm::TransactionTrait as _;
+    if db.get_database_backend() == DbBackend::Postgres {
+        let txn = db.begin().await?;
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(7215431102)").await?;
+        Migrator::up(&txn, None).await?;
+        return txn.commit().await;
+    }
+    let mut attempt = 0;
+    loop {
+        match Migrator::up(db, None).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 20 => {
+                attempt += 1;
+                tracing::debug!(error = %e, attempt, "migration raced another process; retrying");
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Answers whether the database responds (for `/readyz`).
@@ -52,6 +74,47 @@ fn sqlite_path(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn concurrent_starts_migrate_once(url: String) {
+        let dbs = futures_util_join(&url).await;
+        for db in &dbs {
+            assert!(Migrator::get_pending_migrations(db).await.unwrap().is_empty());
+        }
+    }
+
+    /// Four pools migrating the same database at the same moment.
+    async fn futures_util_join(url: &str) -> Vec<DatabaseConnection> {
+        let mut tasks = Vec::new();
+        for _ in 0..4 {
+            let url = url.to_owned();
+            tasks.push(tokio::spawn(async move {
+                let db = connect(&url).await.unwrap();
+                migrate(&db).await.unwrap();
+                db
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_starts_migrate_once_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        concurrent_starts_migrate_once(format!("sqlite://{}?mode=rwc", dir.path().join("m.db").display())).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_starts_migrate_once_on_postgres() {
+        let Some(admin) = crate::testing::postgres_admin_url() else {
+            eprintln!("{}", crate::testing::PG_SKIP_NOTICE);
+            return;
+        };
+        let pg = crate::testing::PgDatabase::create(&admin).await;
+        concurrent_starts_migrate_once(pg.url.clone()).await;
+    }
 
     #[test]
     fn sqlite_paths_are_found_in_urls() {

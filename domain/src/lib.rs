@@ -9,6 +9,7 @@ pub mod clock;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod keys;
 pub mod ratelimit;
 pub mod sessions;
 pub mod setup;
@@ -62,11 +63,19 @@ pub struct Ctx {
     pub hasher: crypto::PasswordHasher,
     pub policy: Arc<Policy>,
     pub limits: Arc<ratelimit::RateLimits>,
+    /// The server key: secrets at rest, keyed hashes, signed values.
+    pub keys: Arc<keys::Keys>,
 }
 
 impl Ctx {
-    pub fn new(db: DatabaseConnection, clock: Arc<dyn clock::Clock>, hasher: crypto::PasswordHasher, policy: Policy) -> Self {
-        Self { db, clock, hasher, policy: Arc::new(policy), limits: Arc::new(ratelimit::RateLimits::default()) }
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<dyn clock::Clock>,
+        hasher: crypto::PasswordHasher,
+        policy: Policy,
+        keys: keys::Keys,
+    ) -> Self {
+        Self { db, clock, hasher, policy: Arc::new(policy), limits: Arc::new(ratelimit::RateLimits::default()), keys: Arc::new(keys) }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

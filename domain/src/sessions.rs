@@ -142,6 +142,39 @@ pub async fn revoke_by_token(db: &impl ConnectionTrait, token: &str, now: DateTi
     Ok(())
 }
 
+/// When and from where a session started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignInRecord {
+    pub at: DateTime<Utc>,
+    pub ip: Option<String>,
+}
+
+/// This session's sign-in, and the sign-in before it (any session of the
+/// person, live or ended): what a person checks to spot someone else.
+pub async fn this_and_previous_sign_in(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    session_id: Uuid,
+) -> Result<(Option<SignInRecord>, Option<SignInRecord>)> {
+    use sea_orm::{QueryOrder as _, QuerySelect as _};
+    let this = UserSessions::find_by_id(session_id).one(db).await?.filter(|s| s.user_id == user_id);
+    let previous = match &this {
+        Some(this) => {
+            UserSessions::find()
+                .filter(user_sessions::Column::UserId.eq(user_id))
+                .filter(user_sessions::Column::Id.ne(this.id))
+                .filter(user_sessions::Column::CreatedAt.lte(this.created_at))
+                .order_by_desc(user_sessions::Column::CreatedAt)
+                .limit(1)
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
+    let record = |s: user_sessions::Model| SignInRecord { at: s.created_at, ip: s.ip };
+    Ok((this.map(record), previous.map(record)))
+}
+
 fn truncate(s: &str, max: usize) -> String {
     let mut end = s.len().min(max);
     while !s.is_char_boundary(end) {
@@ -227,6 +260,22 @@ mod tests {
         assert!(resolve(&ctx.db, &other.token, &ctx.policy, now).await.unwrap().is_none());
     }
     crate::db_test!(revoked_sessions_are_refused_at_once);
+
+    async fn the_previous_sign_in_is_the_one_before_this_session(t: TestDb) {
+        let (ctx, uid) = setup(&t).await;
+        let now = testing::t0();
+        let meta = |ip: &str| ClientMeta { ip: Some(ip.into()), user_agent: None };
+        let first = create(&ctx.db, uid, &["pwd"], &meta("192.0.2.1"), &ctx.policy, now).await.unwrap();
+        let (this, prev) = this_and_previous_sign_in(&ctx.db, uid, first.id).await.unwrap();
+        assert_eq!(this.unwrap().ip.as_deref(), Some("192.0.2.1"));
+        assert_eq!(prev, None, "a first sign-in has no predecessor");
+        let later = after(now, Duration::from_secs(3600));
+        let second = create(&ctx.db, uid, &["pwd"], &meta("198.51.100.7"), &ctx.policy, later).await.unwrap();
+        let (this, prev) = this_and_previous_sign_in(&ctx.db, uid, second.id).await.unwrap();
+        assert_eq!(this.unwrap(), SignInRecord { at: later, ip: Some("198.51.100.7".into()) });
+        assert_eq!(prev.unwrap(), SignInRecord { at: now, ip: Some("192.0.2.1".into()) });
+    }
+    crate::db_test!(the_previous_sign_in_is_the_one_before_this_session);
 
     #[test]
     fn user_agents_are_truncated_on_char_boundaries() {

@@ -92,7 +92,13 @@ impl TestDb {
     }
 
     pub fn ctx(&self) -> Ctx {
-        Ctx::new(self.db.clone(), Arc::new(SystemClock), PasswordHasher::new(2), Policy::default())
+        Ctx::new(
+            self.db.clone(),
+            Arc::new(SystemClock),
+            PasswordHasher::new(2),
+            Policy::default(),
+            crate::keys::Keys::from_master(&crate::keys::Keys::generate_master()),
+        )
     }
 }
 

@@ -3,10 +3,17 @@
 //! never prints the value.
 
 pub mod app_settings;
+pub mod auth_events;
+pub mod backup_codes;
+pub mod ceremonies;
+pub mod login_flows;
+pub mod partial_logins;
+pub mod passkeys;
 pub mod password_credentials;
 pub mod prelude;
 pub mod secret;
 pub mod setup_tokens;
+pub mod totp_credentials;
 pub mod user_sessions;
 pub mod users;
 

@@ -1,5 +1,12 @@
 pub use super::app_settings::Entity as AppSettings;
+pub use super::auth_events::Entity as AuthEvents;
+pub use super::backup_codes::Entity as BackupCodes;
+pub use super::ceremonies::Entity as Ceremonies;
+pub use super::login_flows::Entity as LoginFlows;
+pub use super::partial_logins::Entity as PartialLogins;
+pub use super::passkeys::Entity as Passkeys;
 pub use super::password_credentials::Entity as PasswordCredentials;
 pub use super::setup_tokens::Entity as SetupTokens;
+pub use super::totp_credentials::Entity as TotpCredentials;
 pub use super::user_sessions::Entity as UserSessions;
 pub use super::users::Entity as Users;

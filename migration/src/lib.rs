@@ -8,6 +8,13 @@ mod m20261124_000002_create_password_credentials;
 mod m20261124_000003_create_user_sessions;
 mod m20261124_000004_create_app_settings;
 mod m20261124_000005_create_setup_tokens;
+mod m20261125_000001_create_login_flows;
+mod m20261125_000002_create_totp_credentials;
+mod m20261125_000003_create_backup_codes;
+mod m20261125_000004_create_passkeys;
+mod m20261125_000005_create_ceremonies;
+mod m20261125_000006_create_partial_logins;
+mod m20261125_000007_create_auth_events;
 
 pub struct Migrator;
 
@@ -20,6 +27,13 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_create_user_sessions::Migration),
             Box::new(m20261124_000004_create_app_settings::Migration),
             Box::new(m20261124_000005_create_setup_tokens::Migration),
+            Box::new(m20261125_000001_create_login_flows::Migration),
+            Box::new(m20261125_000002_create_totp_credentials::Migration),
+            Box::new(m20261125_000003_create_backup_codes::Migration),
+            Box::new(m20261125_000004_create_passkeys::Migration),
+            Box::new(m20261125_000005_create_ceremonies::Migration),
+            Box::new(m20261125_000006_create_partial_logins::Migration),
+            Box::new(m20261125_000007_create_auth_events::Migration),
         ]
     }
 }

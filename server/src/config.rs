@@ -96,6 +96,15 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_HASH_CONCURRENCY", value_parser = parse_hash_concurrency)]
     pub hash_concurrency: Option<usize>,
 
+    /// File holding the server key (base64, 32 bytes) that encrypts secrets at
+    /// rest; created with mode 0600 on first start. Back it up with the database.
+    #[arg(long, env = "LATCHKEY_SECRET_KEY_FILE", default_value = "data/secret.key")]
+    pub secret_key_file: PathBuf,
+
+    /// The server key itself (base64), instead of the file.
+    #[arg(long, env = "LATCHKEY_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
     /// Take the client IP from the last `X-Forwarded-For` hop (only behind a
     /// reverse proxy that sets it).
     #[arg(long, env = "LATCHKEY_TRUST_PROXY", default_value_t = false)]
@@ -189,7 +198,28 @@ impl Config {
             session_idle: Duration::from_secs(30 * 60),
             session_max: Duration::from_secs(10 * 3600),
             hash_concurrency: Some(2),
+            secret_key_file: PathBuf::from("data/secret.key"),
+            secret_key: Some(base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                domain::keys::Keys::generate_master().as_slice(),
+            )),
             trust_proxy: false,
+        }
+    }
+
+    /// The server key, from `LATCHKEY_SECRET_KEY` or the key file (created
+    /// on first use).
+    pub fn keys(&self) -> Result<domain::keys::Keys, String> {
+        match &self.secret_key {
+            Some(text) => domain::keys::Keys::from_base64(text).map_err(|e| format!("LATCHKEY_SECRET_KEY: {e}")),
+            None => {
+                let (keys, created) = domain::keys::Keys::load_or_create(&self.secret_key_file)
+                    .map_err(|e| format!("LATCHKEY_SECRET_KEY_FILE ({}): {e}", self.secret_key_file.display()))?;
+                if created {
+                    tracing::warn!(path = %self.secret_key_file.display(), "created a new server key; back it up with the database");
+                }
+                Ok(keys)
+            }
         }
     }
 

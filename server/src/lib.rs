@@ -36,6 +36,8 @@ pub enum StartError {
     Database { url: String, source: sea_orm::DbErr },
     #[error("cannot apply database migrations: {0}")]
     Migrate(sea_orm::DbErr),
+    #[error("{0}")]
+    Key(String),
 }
 
 /// A built server: the router, and the services behind it (tests use them).
@@ -46,13 +48,14 @@ pub struct Built {
 
 /// Connects to the database, applies migrations and builds the router.
 pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, StartError> {
+    let keys = config.keys().map_err(StartError::Key)?;
     let db = domain::db::connect(&config.database_url)
         .await
         .map_err(|source| StartError::Database { url: redact_url(&config.database_url), source })?;
     domain::db::migrate(&db).await.map_err(StartError::Migrate)?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let hasher = domain::crypto::PasswordHasher::new(config.hash_concurrency.unwrap_or(cores));
-    let ctx = domain::Ctx::new(db, clock, hasher, config.policy());
+    let ctx = domain::Ctx::new(db, clock, hasher, config.policy(), keys);
     let services = Services { ctx, cookie: SessionCookie::for_https(config.public_url.https) };
     let web =
         Arc::new(Web { public_origin: config.public_url.origin.clone(), https: config.public_url.https, trust_proxy: config.trust_proxy });
@@ -87,6 +90,7 @@ fn router(state: AppState) -> Router {
             async move { not_found(req).await.into_response() }
         })
         .layer(axum::middleware::from_fn(middleware::api_status::set_error_status))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::form_errors::sign_form_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session::resolve_session))
         .layer(axum::middleware::from_fn_with_state(state.web.clone(), middleware::csrf::refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));

@@ -1,3 +1,4 @@
+use leptos::html;
 use leptos::prelude::*;
 
 /// A labelled input with its hint and error, wired for assistive technology
@@ -13,15 +14,18 @@ pub fn TextField(
     /// Element id (unique on the page).
     #[prop(into)]
     id: String,
-    /// Initial value.
+    /// The value. For a `controlled` field the box follows it as it changes
+    /// (e.g. to the stored, normalised value after a save); otherwise it is
+    /// only the initial value.
     #[prop(optional, into)]
-    value: String,
+    value: Signal<String>,
+    #[prop(optional)] controlled: bool,
     /// `type` attribute.
     #[prop(default = "text")]
     kind: &'static str,
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] inputmode: Option<&'static str>,
-    #[prop(optional, into)] hint: Option<String>,
+    #[prop(optional, into)] hint: MaybeProp<String>,
     #[prop(optional, into)] error: MaybeProp<String>,
     #[prop(optional)] required: bool,
     #[prop(optional)] autofocus: bool,
@@ -35,11 +39,24 @@ pub fn TextField(
 ) -> impl IntoView {
     let hint_id = format!("{id}-hint");
     let error_id = format!("{id}-error");
+    let input_ref = NodeRef::<html::Input>::new();
+    if controlled {
+        // Client only (effects do not run on the server).
+        Effect::new(move |_| {
+            let v = value.get();
+            if let Some(el) = input_ref.get()
+                && el.value() != v
+            {
+                el.set_value(&v);
+            }
+        });
+    }
+    let initial = value.get_untracked();
     let described_by = {
-        let (hint_id, error_id, has_hint) = (hint_id.clone(), error_id.clone(), hint.is_some());
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
         move || {
             let mut ids = Vec::new();
-            if has_hint {
+            if hint.get().is_some() {
                 ids.push(hint_id.clone());
             }
             if error.get().is_some() {
@@ -55,11 +72,12 @@ pub fn TextField(
                 {required.then(|| view! { <span class="field__required" aria-hidden="true">" *"</span> })}
             </label>
             <input
+                node_ref=input_ref
                 class="field__input"
                 id=id
                 name=name
                 type=kind
-                value=value
+                value=initial
                 autocomplete=autocomplete
                 inputmode=inputmode
                 required=required
@@ -78,7 +96,7 @@ pub fn TextField(
                     }
                 }
             />
-            {hint.map(|h| view! { <p class="field__hint" id=hint_id>{h}</p> })}
+            {move || hint.get().map(|h| view! { <p class="field__hint" id=hint_id.clone()>{h}</p> })}
             <p class="field__error" id=error_id aria-live="polite">{move || error.get()}</p>
         </div>
     }
@@ -91,7 +109,9 @@ pub fn SelectField(
     #[prop(into)] label: String,
     #[prop(into)] name: String,
     #[prop(into)] id: String,
-    #[prop(optional, into)] value: String,
+    /// The selected value; the select follows it as it changes.
+    #[prop(optional, into)]
+    value: Signal<String>,
     options: Vec<(String, String)>,
     #[prop(into)] empty_label: String,
     #[prop(optional, into)] error: MaybeProp<String>,
@@ -102,10 +122,20 @@ pub fn SelectField(
         let error_id = error_id.clone();
         move || error.get().is_some().then(|| error_id.clone())
     };
+    let select_ref = NodeRef::<html::Select>::new();
+    Effect::new(move |_| {
+        let v = value.get();
+        if let Some(el) = select_ref.get()
+            && el.value() != v
+        {
+            el.set_value(&v);
+        }
+    });
+    let initial = value.get_untracked();
     let options = options
         .into_iter()
         .map(|(v, l)| {
-            let selected = v == value;
+            let selected = v == initial;
             view! { <option value=v selected=selected>{l}</option> }
         })
         .collect_view();
@@ -113,6 +143,7 @@ pub fn SelectField(
         <div class="field" class:field--invalid=move || error.get().is_some()>
             <label class="field__label" for=id.clone()>{label}</label>
             <select
+                node_ref=select_ref
                 class="field__input"
                 id=id
                 name=name

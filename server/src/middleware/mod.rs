@@ -3,5 +3,6 @@
 
 pub mod api_status;
 pub mod csrf;
+pub mod form_errors;
 pub mod headers;
 pub mod session;

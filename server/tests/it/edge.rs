@@ -157,3 +157,32 @@ async fn unknown_pages_are_404_and_health_endpoints_answer(app: TestApp) {
     assert_eq!(app.get(&c, "/readyz").await.status(), StatusCode::OK);
 }
 it_test!(unknown_pages_are_404_and_health_endpoints_answer);
+
+/// Threat: phishing through the real sign-in page. The no-JavaScript error
+/// channel (`?__path=…&__err=…`) only carries errors the server signed.
+async fn forged_form_errors_are_dropped_and_genuine_ones_signed(app: TestApp) {
+    let c = app.client();
+    let forged = "eyJSZWZ1c2VkIjoiWW91ciBhY2NvdW50IGlzIGxvY2tlZC4gQ2FsbCArMSA1NTUgMDEwMC4ifQ";
+    let r = app.get(&c, &format!("/login?next=%2Fmyaccount&__path=%2Fapi%2Fauth%2Flogin&__err={forged}")).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login?next=%2Fmyaccount");
+    // A real failed no-JS sign-in comes back signed, and shows.
+    let r = c
+        .post(app.url("/api/auth/login"))
+        .header("Accept", "text/html")
+        .header("Referer", app.url("/login"))
+        .form(&[("identifier", "nobody"), ("password", "x"), ("next", "")])
+        .send()
+        .await
+        .unwrap();
+    let back = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.contains("__sig="), "{back}");
+    let page = app.get(&c, back.strip_prefix(&app.base).unwrap()).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("The username, email or password is not right."));
+    // Tampering with a signed error drops it.
+    let tampered = back.replace("__err=", &format!("__err={forged}"));
+    let r = app.get(&c, tampered.strip_prefix(&app.base).unwrap()).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+it_test!(forged_form_errors_are_dropped_and_genuine_ones_signed);

@@ -54,16 +54,23 @@ async fn account_pages_need_a_session_and_sign_in_sends_signed_in_people_on(app:
 }
 it_test!(account_pages_need_a_session_and_sign_in_sends_signed_in_people_on);
 
-async fn overview_shows_the_last_sign_in(app: TestApp) {
+async fn overview_shows_this_and_the_previous_sign_in(app: TestApp) {
     app.user("alice", false).await;
-    let c = app.signed_in("alice").await;
-    let (status, o) = json(app.post(&c, "/api/account/overview", &[]).await).await;
+    let first = app.signed_in("alice").await;
+    let (status, o) = json(app.post(&first, "/api/account/overview", &[]).await).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(o["username"], "alice");
     assert_eq!(o["email"], "alice@example.com");
-    assert_eq!(o["last_login_ip"], "127.0.0.1");
-    assert!(o["last_login_at"].as_str().unwrap().ends_with("UTC"));
-    let page = app.get(&c, "/myaccount").await.text().await.unwrap();
+    assert_eq!(o["this_sign_in"]["ip"], "127.0.0.1");
+    assert!(o["this_sign_in"]["at"].as_str().unwrap().ends_with("UTC"));
+    assert!(o["previous_sign_in"].is_null(), "nothing before the first sign-in");
+
+    app.advance(Duration::from_secs(120));
+    let second = app.signed_in("alice").await;
+    let (_, o2) = json(app.post(&second, "/api/account/overview", &[]).await).await;
+    assert_eq!(o2["previous_sign_in"], o["this_sign_in"], "the first sign-in is now the previous one");
+    assert_ne!(o2["this_sign_in"]["at"], o["this_sign_in"]["at"]);
+    let page = app.get(&second, "/myaccount").await.text().await.unwrap();
     assert!(page.contains("from 127.0.0.1"), "server-rendered overview");
 }
-it_test!(overview_shows_the_last_sign_in);
+it_test!(overview_shows_this_and_the_previous_sign_in);

@@ -35,18 +35,21 @@ pub async fn get_me() -> Result<Me, AppError> {
     })
 }
 
-/// The Overview page: who is signed in, and the last sign-in.
+/// The Overview page: who is signed in, this sign-in and the one before.
 /// **Requires:** a session.
 #[server(prefix = "/api/account", endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, AppError> {
     use crate::ssr::*;
     let auth = require_user()?;
-    let u = domain::users::get(&services()?.ctx.db, auth.user_id).await?;
+    let db = &services()?.ctx.db;
+    let u = domain::users::get(db, auth.user_id).await?;
+    let (this, previous) = domain::sessions::this_and_previous_sign_in(db, u.id, auth.session_id).await?;
     let tz = u.time_zone.as_deref();
+    let show = |r: domain::sessions::SignInRecord| SignIn { at: format_time(r.at, tz), ip: r.ip };
     Ok(Overview {
         display_name: display_name(u.display_name.as_deref(), u.given_name.as_deref(), u.family_name.as_deref(), &u.username),
-        last_login_at: u.last_login_at.map(|t| format_time(t, tz)),
-        last_login_ip: u.last_login_ip.clone(),
+        this_sign_in: this.map(show),
+        previous_sign_in: previous.map(show),
         member_since: format_time(u.created_at, tz),
         picture_url: u.picture_url.clone(),
         username: u.username,

@@ -74,6 +74,22 @@ pub struct Me {
     pub is_admin: bool,
 }
 
+/// When and from where a sign-in happened, ready to show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignIn {
+    pub at: String,
+    pub ip: Option<String>,
+}
+
+impl std::fmt::Display for SignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.ip {
+            Some(ip) => write!(f, "{} from {ip}", self.at),
+            None => f.write_str(&self.at),
+        }
+    }
+}
+
 /// The Overview page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overview {
@@ -82,8 +98,10 @@ pub struct Overview {
     pub email: String,
     pub email_verified: bool,
     pub picture_url: Option<String>,
-    pub last_login_at: Option<String>,
-    pub last_login_ip: Option<String>,
+    /// The sign-in that started this session.
+    pub this_sign_in: Option<SignIn>,
+    /// The sign-in before this one, if any.
+    pub previous_sign_in: Option<SignIn>,
     pub member_since: String,
     pub is_admin: bool,
 }

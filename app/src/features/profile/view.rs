@@ -41,10 +41,14 @@ pub fn OverviewPage() -> impl IntoView {
                                         view! { <span class="badge badge--warn">"Unverified"</span> }.into_any()
                                     }}
                                 </dd>
-                                <dt>"Last sign-in"</dt>
+                                <dt>"This sign-in"</dt>
+                                <dd data-testid="overview-this-sign-in">
+                                    {o.this_sign_in.as_ref().map(ToString::to_string)}
+                                </dd>
+                                <dt>"Previous sign-in"</dt>
                                 <dd data-testid="overview-last-login">
-                                    {o.last_login_at.clone().unwrap_or_else(|| "Never".into())}
-                                    {o.last_login_ip.clone().map(|ip| format!(" from {ip}"))}
+                                    {o.previous_sign_in.as_ref().map(ToString::to_string)
+                                        .unwrap_or_else(|| "None before this one.".into())}
                                 </dd>
                                 <dt>"Member since"</dt>
                                 <dd>{o.member_since.clone()}</dd>
@@ -63,15 +67,7 @@ pub fn OverviewPage() -> impl IntoView {
 #[component]
 pub fn PersonalInfoPage() -> impl IntoView {
     let update = ServerAction::<UpdateProfile>::new();
-    // Refetch (and re-mount the editor with the stored, normalised values)
-    // after each successful save only: a refused save keeps what was typed.
-    let saves = RwSignal::new(0u32);
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = update.value().get() {
-            saves.update(|n| *n += 1);
-        }
-    });
-    let profile = Resource::new(move || saves.get(), |_| get_profile());
+    let profile = Resource::new(|| (), |_| get_profile());
     let query = use_query_map();
     // After a plain form post (no JavaScript) the server redirects here with `saved=1`.
     let saved_without_js = move || query.read().get("saved").is_some() && update.value().get().is_none();
@@ -103,6 +99,13 @@ const FIELDS: [&str; 8] = ["given_name", "family_name", "display_name", "email",
 #[component]
 fn ProfileEditor(profile: Profile, update: ServerAction<UpdateProfile>) -> impl IntoView {
     let form = RwSignal::new(profile.form.clone());
+    // After a save the fields show what was stored (normalised values).
+    Effect::new(move |_| {
+        if let Some(Ok(saved)) = update.value().get() {
+            form.set(saved.form);
+        }
+    });
+    let field = move |f: fn(&ProfileForm) -> &String| Signal::derive(move || form.with(|p| f(p).clone()));
     let touched = RwSignal::new(Vec::<&'static str>::new());
     let touch = move |f: &'static str| {
         touched.update(|t| {
@@ -130,10 +133,14 @@ fn ProfileEditor(profile: Profile, update: ServerAction<UpdateProfile>) -> impl 
         }
         update.dispatch(UpdateProfile { profile: form.get_untracked() });
     };
-    let p = profile.form;
     let locales = LOCALES.iter().map(|(tag, name)| (tag.to_string(), format!("{name} ({tag})"))).collect::<Vec<_>>();
     let zones = TIME_ZONES.iter().map(|z| (z.to_string(), z.replace('_', " "))).collect::<Vec<_>>();
-    let verified = profile.email_verified;
+    let verified = RwSignal::new(profile.email_verified);
+    Effect::new(move |_| {
+        if let Some(Ok(saved)) = update.value().get() {
+            verified.set(saved.email_verified);
+        }
+    });
     let url = <UpdateProfile as leptos::server_fn::ServerFn>::url();
     view! {
         <form class="card form-grid" action=url method="post" novalidate on:submit=on_submit>
@@ -141,32 +148,32 @@ fn ProfileEditor(profile: Profile, update: ServerAction<UpdateProfile>) -> impl 
                 <span class="field__label">"Username"</span>
                 <p class="field__static" data-testid="username">{profile.username.clone()}</p>
             </div>
-            <TextField label="Given name" name="profile[given_name]" id="pi-given-name" value=p.given_name.clone()
+            <TextField label="Given name" name="profile[given_name]" id="pi-given-name" value=field(|p| &p.given_name) controlled=true
                 autocomplete="given-name" error=error_for("given_name")
                 on_input=set(|f, v| f.given_name = v) on_blur=move |_| touch("given_name")/>
-            <TextField label="Family name" name="profile[family_name]" id="pi-family-name" value=p.family_name.clone()
+            <TextField label="Family name" name="profile[family_name]" id="pi-family-name" value=field(|p| &p.family_name) controlled=true
                 autocomplete="family-name" error=error_for("family_name")
                 on_input=set(|f, v| f.family_name = v) on_blur=move |_| touch("family_name")/>
-            <TextField label="Display name" name="profile[display_name]" id="pi-display-name" value=p.display_name.clone()
+            <TextField label="Display name" name="profile[display_name]" id="pi-display-name" value=field(|p| &p.display_name) controlled=true
                 autocomplete="nickname" hint="Shown instead of your full name when set."
                 error=error_for("display_name")
                 on_input=set(|f, v| f.display_name = v) on_blur=move |_| touch("display_name")/>
-            <TextField label="Email" name="profile[email]" id="pi-email" kind="email" value=p.email.clone()
+            <TextField label="Email" name="profile[email]" id="pi-email" kind="email" value=field(|p| &p.email) controlled=true
                 autocomplete="email" required=true
-                hint=if verified { "Verified." } else { "Not verified yet." }
+                hint=Signal::derive(move || Some(if verified.get() { "Verified." } else { "Not verified yet." }.to_owned()))
                 error=error_for("email")
                 on_input=set(|f, v| f.email = v) on_blur=move |_| touch("email")/>
-            <TextField label="Phone" name="profile[phone]" id="pi-phone" kind="tel" value=p.phone.clone()
+            <TextField label="Phone" name="profile[phone]" id="pi-phone" kind="tel" value=field(|p| &p.phone) controlled=true
                 autocomplete="tel" inputmode="tel" hint="International format, e.g. +44 7700 900123."
                 error=error_for("phone")
                 on_input=set(|f, v| f.phone = v) on_blur=move |_| touch("phone")/>
-            <SelectField label="Language" name="profile[locale]" id="pi-locale" value=p.locale.clone()
+            <SelectField label="Language" name="profile[locale]" id="pi-locale" value=field(|p| &p.locale)
                 options=locales empty_label="Not set" error=error_for("locale")
                 on_change=Callback::new(move |v: String| { form.update(|f| f.locale = v); touch("locale") })/>
-            <SelectField label="Time zone" name="profile[time_zone]" id="pi-time-zone" value=p.time_zone.clone()
+            <SelectField label="Time zone" name="profile[time_zone]" id="pi-time-zone" value=field(|p| &p.time_zone)
                 options=zones empty_label="Not set (UTC)" error=error_for("time_zone")
                 on_change=Callback::new(move |v: String| { form.update(|f| f.time_zone = v); touch("time_zone") })/>
-            <TextField label="Picture URL" name="profile[picture_url]" id="pi-picture-url" kind="url" value=p.picture_url.clone()
+            <TextField label="Picture URL" name="profile[picture_url]" id="pi-picture-url" kind="url" value=field(|p| &p.picture_url) controlled=true
                 inputmode="url" hint="An https:// address of an image."
                 error=error_for("picture_url")
                 on_input=set(|f, v| f.picture_url = v) on_blur=move |_| touch("picture_url")/>
