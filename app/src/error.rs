@@ -29,6 +29,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("Please confirm it's you.")]
     ReauthRequired,
+    /// The half-finished sign-in is gone (expired, finished or dropped).
+    #[error("Your sign-in expired. Please start again.")]
+    SignInExpired,
     #[error("You are not allowed to do that.")]
     Forbidden,
     #[error("Not found.")]
@@ -72,7 +75,7 @@ impl AppError {
     /// The HTTP status an API caller gets for this error.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Unauthenticated => 401,
+            Self::Unauthenticated | Self::SignInExpired => 401,
             Self::ReauthRequired | Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::InvalidCredentials => 401,

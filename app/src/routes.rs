@@ -1,6 +1,8 @@
 //! Paths of the pages, and the rule for where a sign-in may send a person next.
 
 pub const LOGIN: &str = "/login";
+pub const LOGIN_VERIFY: &str = "/login/verify";
+pub const SECURITY: &str = "/myaccount/security";
 pub const SETUP: &str = "/setup";
 pub const ACCOUNT: &str = "/myaccount";
 pub const PERSONAL_INFO: &str = "/myaccount/personal-info";
@@ -24,13 +26,14 @@ fn is_local_path(p: &str) -> bool {
         && !p.starts_with("/api/")
 }
 
-/// The sign-in page URL that returns to `path` afterwards.
-pub fn login_with_next(path: &str) -> String {
-    if path == ACCOUNT || !is_local_path(path) {
-        return LOGIN.to_owned();
-    }
-    let mut out = String::from(LOGIN);
-    out.push_str("?next=");
+/// The next-step page of a sign-in, keeping where to go afterwards.
+pub fn verify_with_next(next: Option<&str>) -> String {
+    let target = safe_next(next);
+    if target == ACCOUNT { LOGIN_VERIFY.to_owned() } else { format!("{LOGIN_VERIFY}?next={}", encode(&target)) }
+}
+
+fn encode(path: &str) -> String {
+    let mut out = String::new();
     for b in path.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
@@ -38,6 +41,14 @@ pub fn login_with_next(path: &str) -> String {
         }
     }
     out
+}
+
+/// The sign-in page URL that returns to `path` afterwards.
+pub fn login_with_next(path: &str) -> String {
+    if path == ACCOUNT || !is_local_path(path) {
+        return LOGIN.to_owned();
+    }
+    format!("{LOGIN}?next={}", encode(path))
 }
 
 #[cfg(test)]

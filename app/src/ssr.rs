@@ -38,6 +38,21 @@ impl SessionCookie {
         format!("{}={token}; Path=/; HttpOnly; SameSite=Lax{}", self.name, if self.secure { "; Secure" } else { "" })
     }
 
+    /// The cookie binding a half-finished sign-in to this browser.
+    pub fn partial(&self) -> Self {
+        Self { name: if self.secure { "__Host-latchkey_signin" } else { "latchkey_signin" }, secure: self.secure }
+    }
+
+    /// The cookie remembering who signed in on this browser before.
+    pub fn device(&self) -> Self {
+        Self { name: if self.secure { "__Host-latchkey_device" } else { "latchkey_device" }, secure: self.secure }
+    }
+
+    /// A `Set-Cookie` value that expires after `max_age_secs`.
+    pub fn set_for(&self, value: &str, max_age_secs: u64) -> String {
+        format!("{}; Max-Age={max_age_secs}", self.set(value))
+    }
+
     pub fn clear(&self) -> String {
         format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}", self.name, if self.secure { "; Secure" } else { "" })
     }
@@ -74,6 +89,11 @@ fn parts() -> Option<Parts> {
 
 pub fn session() -> RequestSession {
     parts().and_then(|p| p.extensions.get::<RequestSession>().cloned()).unwrap_or_default()
+}
+
+/// The value of one of the request's cookies.
+pub fn read_cookie(cookie: SessionCookie) -> Option<String> {
+    parts().and_then(|p| cookie.read(&p.headers))
 }
 
 pub fn client_meta() -> ClientMeta {
@@ -121,7 +141,7 @@ pub fn set_status(code: u16) {
     }
 }
 
-fn internal(detail: &str) -> AppError {
+pub fn internal(detail: &str) -> AppError {
     let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
     tracing::error!(reference = %reference, detail, "internal error");
     AppError::Internal(reference)
@@ -141,6 +161,14 @@ impl From<domain::Error> for AppError {
                 "This setup link is not valid: it is unknown, expired or already used. Restart Latchkey to get a new link.".into(),
             ),
             E::AlreadySetUp => Self::Refused("Latchkey already has an administrator. Sign in instead.".into()),
+            E::ReauthRequired => Self::ReauthRequired,
+            E::Refused(message) => Self::Refused(message),
+            E::CeremonyExpired => {
+                Self::Refused("This request expired or was already used. Start again (it is valid for 5 minutes).".into())
+            }
+            E::SignInExpired => Self::SignInExpired,
+            E::TooManyFailures => Self::Refused("Too many wrong answers. For your safety, sign in again from the start.".into()),
+            E::PasskeyRejected => Self::field("passkey", "That passkey was not accepted. Use a passkey registered for this account."),
             other => {
                 let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
                 tracing::error!(reference = %reference, error = %other, "internal error");

@@ -34,6 +34,21 @@ pub fn validate_new_password(password: &str, confirm: &str, min: usize) -> Vec<F
 }
 
 /// Usernames: 3–64 of `a-z 0-9 . _ -`, starting with a letter or digit; stored lower case.
+/// A name a person gives a passkey or authenticator app ("Phone", "YubiKey").
+pub fn validate_credential_name(raw: &str) -> Result<String, FieldError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(FieldError::new("name", "Give it a name, such as Phone or Laptop."));
+    }
+    if name.chars().count() > 64 {
+        return Err(FieldError::new("name", "Use at most 64 characters."));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(FieldError::new("name", "Use letters, digits, spaces and punctuation only."));
+    }
+    Ok(name.to_owned())
+}
+
 pub fn validate_username(raw: &str) -> Result<String, FieldError> {
     let u = raw.trim().to_lowercase();
     let n = u.chars().count();

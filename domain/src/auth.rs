@@ -8,6 +8,8 @@ use sea_orm::TransactionTrait;
 
 use crate::sessions::{self, NewSession};
 use crate::{ClientMeta, Ctx, Error, Result, users as accounts};
+#[cfg(test)]
+use crate::signin::{self, Outcome};
 
 /// Longest username-or-email accepted at sign-in.
 pub const MAX_IDENTIFIER: usize = 254;
@@ -19,21 +21,12 @@ pub struct SignedIn {
     pub user: users::Model,
 }
 
-/// Checks a password and starts a fresh session. Any session the browser
-/// already had is revoked in the same transaction (no session fixation).
-/// **Requires:** nothing; rate-limited per client IP and per account name.
-pub async fn password_sign_in(
-    ctx: &Ctx,
-    identifier: &str,
-    password: &str,
-    meta: &ClientMeta,
-    previous_token: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<SignedIn> {
+/// Checks a username-or-email and password: the first step of a sign-in
+/// (see [`crate::signin`], which decides what follows).
+/// **Requires:** nothing; rate-limited per client IP (by the caller's meta in
+/// `signin`) and per account name here.
+pub async fn check_password(ctx: &Ctx, identifier: &str, password: &str) -> Result<users::Model> {
     let account_key = identifier.trim().to_lowercase();
-    if let Some(ip) = &meta.ip {
-        ctx.limits.login_ip.check(ip)?;
-    }
     ctx.limits.login_account.check(&account_key)?;
 
     let user = if account_key.len() <= MAX_IDENTIFIER { accounts::find_by_login(&ctx.db, &account_key).await? } else { None };
@@ -48,7 +41,7 @@ pub async fn password_sign_in(
     if !ctx.hasher.verify(password, hash.expose()).await? {
         return Err(Error::InvalidCredentials);
     }
-    start_session(ctx, &user, &["pwd"], meta, previous_token, now).await
+    Ok(user)
 }
 
 /// Starts a session for `user` after a successful proof, revoking the
@@ -79,6 +72,13 @@ mod tests {
 
     fn meta(ip: &str) -> ClientMeta {
         ClientMeta { ip: Some(ip.into()), user_agent: Some("test".into()) }
+    }
+
+    async fn password_sign_in(ctx: &Ctx, id: &str, pw: &str, meta: &ClientMeta, prev: Option<&str>, now: DateTime<Utc>) -> Result<SignedIn> {
+        match signin::with_password(ctx, id, pw, Default::default(), meta, prev, now).await? {
+            Outcome::Complete(s) => Ok(s),
+            Outcome::Continue { .. } => panic!("no second step expected"),
+        }
     }
 
     async fn right_password_starts_a_session_and_records_the_login(t: TestDb) {

@@ -20,6 +20,25 @@ pub enum Error {
     Invalid { field: &'static str, message: String },
     #[error("setup link invalid, used or expired")]
     SetupTokenInvalid,
+    /// A ceremony (passkey, TOTP enrolment) is unknown, used or expired.
+    #[error("ceremony expired or unknown")]
+    CeremonyExpired,
+    /// A half-finished sign-in is unknown, expired or was dropped.
+    #[error("sign-in expired")]
+    SignInExpired,
+    /// Too many wrong codes: the half-finished sign-in was dropped.
+    #[error("too many failed attempts")]
+    TooManyFailures,
+    /// A passkey response failed verification (signature, origin, counter,
+    /// unknown credential, someone else's credential).
+    #[error("passkey rejected")]
+    PasskeyRejected,
+    /// The action needs a recent proof of identity.
+    #[error("re-authentication required")]
+    ReauthRequired,
+    /// Refused with an explanation for the person (e.g. would lock them out).
+    #[error("{0}")]
+    Refused(String),
     #[error("an administrator already exists")]
     AlreadySetUp,
     #[error(transparent)]

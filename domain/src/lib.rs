@@ -5,14 +5,24 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))] // tests may fail loudly
 
 pub mod auth;
+pub mod backup_codes;
+pub mod ceremonies;
 pub mod clock;
 pub mod crypto;
+pub mod devices;
 pub mod db;
 pub mod error;
+pub mod events;
+pub mod factors;
+pub mod flows;
 pub mod keys;
+pub mod passkeys;
 pub mod ratelimit;
 pub mod sessions;
+pub mod reauth;
 pub mod setup;
+pub mod signin;
+pub mod totp;
 pub mod users;
 
 #[cfg(any(test, feature = "testing"))]
@@ -35,6 +45,10 @@ pub struct Policy {
     pub session_max: Duration,
     /// How long a first-administrator setup link stays valid.
     pub setup_token_ttl: Duration,
+    /// Sensitive changes need a sign-in proof at most this old.
+    pub reauth_window: Duration,
+    /// How long a half-finished sign-in (first step done) may wait.
+    pub partial_login_ttl: Duration,
 }
 
 impl Default for Policy {
@@ -44,6 +58,8 @@ impl Default for Policy {
             session_idle: Duration::from_secs(30 * 60),
             session_max: Duration::from_secs(10 * 60 * 60),
             setup_token_ttl: Duration::from_secs(30 * 60),
+            reauth_window: Duration::from_secs(5 * 60),
+            partial_login_ttl: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -65,6 +81,8 @@ pub struct Ctx {
     pub limits: Arc<ratelimit::RateLimits>,
     /// The server key: secrets at rest, keyed hashes, signed values.
     pub keys: Arc<keys::Keys>,
+    /// The WebAuthn relying party (from the public URL).
+    pub webauthn: Arc<webauthn_rs::Webauthn>,
 }
 
 impl Ctx {
@@ -74,8 +92,17 @@ impl Ctx {
         hasher: crypto::PasswordHasher,
         policy: Policy,
         keys: keys::Keys,
+        webauthn: webauthn_rs::Webauthn,
     ) -> Self {
-        Self { db, clock, hasher, policy: Arc::new(policy), limits: Arc::new(ratelimit::RateLimits::default()), keys: Arc::new(keys) }
+        Self {
+            db,
+            clock,
+            hasher,
+            policy: Arc::new(policy),
+            limits: Arc::new(ratelimit::RateLimits::default()),
+            keys: Arc::new(keys),
+            webauthn: Arc::new(webauthn),
+        }
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

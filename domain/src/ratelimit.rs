@@ -43,6 +43,8 @@ pub struct RateLimits {
     pub login_account: Limit,
     /// First-administrator setup attempts per client IP.
     pub setup_ip: Limit,
+    /// Second-factor and re-authentication attempts per account.
+    pub second_factor: Limit,
 }
 
 impl Default for RateLimits {
@@ -51,6 +53,7 @@ impl Default for RateLimits {
             login_ip: Limit::new(30, Duration::from_secs(2)),
             login_account: Limit::new(10, Duration::from_secs(30)),
             setup_ip: Limit::new(10, Duration::from_secs(10)),
+            second_factor: Limit::new(10, Duration::from_secs(30)),
         }
     }
 }
@@ -61,6 +64,7 @@ impl RateLimits {
         self.login_ip.retain_recent();
         self.login_account.retain_recent();
         self.setup_ip.retain_recent();
+        self.second_factor.retain_recent();
     }
 }
 

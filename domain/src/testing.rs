@@ -12,6 +12,9 @@ use crate::crypto::PasswordHasher;
 use crate::users::{self, NewUser};
 use crate::{Ctx, Policy};
 
+/// The origin tests pretend to serve (WebAuthn relying party).
+pub const ORIGIN: &str = "http://localhost:8080";
+
 /// The password every test user has.
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -98,6 +101,7 @@ impl TestDb {
             PasswordHasher::new(2),
             Policy::default(),
             crate::keys::Keys::from_master(&crate::keys::Keys::generate_master()),
+            crate::passkeys::relying_party(ORIGIN).unwrap(),
         )
     }
 }

@@ -92,6 +92,10 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_SESSION_MAX", default_value = "10h", value_parser = parse_session_max)]
     pub session_max: Duration,
 
+    /// Sensitive changes (second factors, passkeys) need a sign-in proof at most this old, e.g. `5m`.
+    #[arg(long, env = "LATCHKEY_REAUTH_WINDOW", default_value = "5m", value_parser = parse_reauth_window)]
+    pub reauth_window: Duration,
+
     /// Most password hashes computed at once (default: the number of CPU cores).
     #[arg(long, env = "LATCHKEY_HASH_CONCURRENCY", value_parser = parse_hash_concurrency)]
     pub hash_concurrency: Option<usize>,
@@ -177,6 +181,10 @@ fn parse_session_max(s: &str) -> Result<Duration, String> {
     parse_duration("LATCHKEY_SESSION_MAX", s, Duration::from_secs(60))
 }
 
+fn parse_reauth_window(s: &str) -> Result<Duration, String> {
+    parse_duration("LATCHKEY_REAUTH_WINDOW", s, Duration::from_secs(30))
+}
+
 fn parse_hash_concurrency(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if (1..=256).contains(&n) => Ok(n),
@@ -197,6 +205,7 @@ impl Config {
             password_min_length: 8,
             session_idle: Duration::from_secs(30 * 60),
             session_max: Duration::from_secs(10 * 3600),
+            reauth_window: Duration::from_secs(5 * 60),
             hash_concurrency: Some(2),
             secret_key_file: PathBuf::from("data/secret.key"),
             secret_key: Some(base64::Engine::encode(
@@ -228,6 +237,7 @@ impl Config {
             password_min_length: self.password_min_length,
             session_idle: self.session_idle,
             session_max: self.session_max.max(self.session_idle),
+            reauth_window: self.reauth_window,
             ..domain::Policy::default()
         }
     }

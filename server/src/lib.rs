@@ -55,7 +55,8 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     domain::db::migrate(&db).await.map_err(StartError::Migrate)?;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let hasher = domain::crypto::PasswordHasher::new(config.hash_concurrency.unwrap_or(cores));
-    let ctx = domain::Ctx::new(db, clock, hasher, config.policy(), keys);
+    let webauthn = domain::passkeys::relying_party(&config.public_url.origin).map_err(|e| StartError::Key(e.to_string()))?;
+    let ctx = domain::Ctx::new(db, clock, hasher, config.policy(), keys, webauthn);
     let services = Services { ctx, cookie: SessionCookie::for_https(config.public_url.https) };
     let web =
         Arc::new(Web { public_origin: config.public_url.origin.clone(), https: config.public_url.https, trust_proxy: config.trust_proxy });

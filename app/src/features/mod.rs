@@ -2,4 +2,6 @@
 //! browser and server), its server functions (`api`) and its pages (`view`).
 
 pub mod auth;
+pub mod passkeys;
 pub mod profile;
+pub mod security;

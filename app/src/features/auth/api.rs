@@ -3,7 +3,8 @@ use leptos::prelude::*;
 use super::types::*;
 use crate::error::AppError;
 
-/// Signs in with a username or email and a password; returns where to go next.
+/// Signs in with a username or email and a password; returns where to go
+/// next: the page the person came from, or the next sign-in step.
 /// **Requires:** nothing. Rate-limited per IP and per account name.
 #[server(prefix = "/api/auth", endpoint = "login")]
 pub async fn login(identifier: String, password: String, next: Option<String>) -> Result<String, AppError> {
@@ -20,14 +21,173 @@ pub async fn login(identifier: String, password: String, next: Option<String>) -
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let previous = session().token;
-    let signed_in =
-        domain::auth::password_sign_in(&s.ctx, &identifier, &password, &client_meta(), previous.as_deref(), s.ctx.now()).await?;
-    set_cookie(&s.cookie.set(&signed_in.session.token));
-    tracing::info!(user = %signed_in.user.id, session = %signed_in.session.id, "signed in");
-    let target = crate::routes::safe_next(next.as_deref());
+    let user = known_users_probe();
+    let outcome = domain::signin::with_password(&s.ctx, &identifier, &password, user, &client_meta(), session().token.as_deref(), s.ctx.now())
+        .await?;
+    Ok(finish_step(&s, outcome, next.as_deref()))
+}
+
+/// The "new device" flag for a sign-in: computed per person once they are
+/// known, so the first step passes the browser's cookie along instead.
+#[cfg(feature = "ssr")]
+fn known_users_probe() -> domain::signin::Device {
+    use crate::ssr::*;
+    let cookie = services().map(|s| s.cookie.device());
+    domain::signin::Device { known_cookie: cookie.ok().and_then(read_cookie) }
+}
+
+/// After any sign-in step: set the session (or half-finished sign-in)
+/// cookie and answer where the browser goes next.
+#[cfg(feature = "ssr")]
+fn finish_step(s: &crate::ssr::Services, outcome: domain::signin::Outcome, next: Option<&str>) -> String {
+    use crate::ssr::*;
+    let target = match outcome {
+        domain::signin::Outcome::Complete(signed_in) => {
+            set_cookie(&s.cookie.set(&signed_in.session.token));
+            set_cookie(&s.cookie.partial().clear());
+            let known = read_cookie(s.cookie.device());
+            let remembered = domain::devices::remember(&s.ctx.keys, known.as_deref(), signed_in.user.id);
+            set_cookie(&s.cookie.device().set_for(&remembered, u64::from(domain::devices::REMEMBER_DAYS) * 86_400));
+            tracing::info!(user = %signed_in.user.id, session = %signed_in.session.id, "signed in");
+            crate::routes::safe_next(next)
+        }
+        domain::signin::Outcome::Continue { token, next: step } => {
+            set_cookie(&s.cookie.partial().set_for(&token, s.ctx.policy.partial_login_ttl.as_secs()));
+            tracing::debug!(step = step.index + 1, "sign-in continues");
+            crate::routes::verify_with_next(next)
+        }
+    };
     redirect_plain_form(&target);
-    Ok(target)
+    target
+}
+
+#[cfg(feature = "ssr")]
+fn partial_token() -> Result<String, AppError> {
+    use crate::ssr::*;
+    let s = services()?;
+    read_cookie(s.cookie.partial()).ok_or(AppError::SignInExpired)
+}
+
+/// The step a half-finished sign-in waits for.
+/// **Requires:** this browser's half-finished sign-in.
+#[server(prefix = "/api/auth", endpoint = "pending_sign_in")]
+pub async fn get_pending_sign_in() -> Result<PendingSignIn, AppError> {
+    use crate::ssr::*;
+    let s = services()?;
+    let now = s.ctx.now();
+    let step = domain::signin::pending(&s.ctx, &partial_token()?, now).await?;
+    Ok(PendingSignIn {
+        step: step.index + 1,
+        steps: step.steps,
+        options: step.options,
+        display_name: step.display_name,
+        failures_left: step.failures_left,
+        expires_in_secs: (step.expires_at - now).num_seconds().max(0),
+    })
+}
+
+/// Completes a sign-in step with a code: `method` is `totp` or `backup_code`.
+/// **Requires:** this browser's half-finished sign-in; rate-limited per account;
+/// five wrong answers end the sign-in.
+#[server(prefix = "/api/auth", endpoint = "verify_sign_in")]
+pub async fn verify_sign_in(method: String, code: String, next: Option<String>) -> Result<String, AppError> {
+    use crate::ssr::*;
+    use domain::signin::Proof;
+    let s = services()?;
+    let token = partial_token()?;
+    if code.len() > 64 {
+        return Err(AppError::field("code", "That code is too long."));
+    }
+    let proof = match method.as_str() {
+        "totp" => Proof::Totp(&code),
+        "backup_code" => Proof::BackupCode(&code),
+        _ => return Err(AppError::field("method", "Choose how to confirm: authenticator app or backup code.")),
+    };
+    if code.trim().is_empty() {
+        return Err(AppError::field("code", "Enter the code."));
+    }
+    let outcome = domain::signin::verify(&s.ctx, &token, proof, &client_meta(), session().token.as_deref(), s.ctx.now()).await;
+    if matches!(outcome, Err(domain::Error::TooManyFailures | domain::Error::SignInExpired)) {
+        set_cookie(&s.cookie.partial().clear());
+    }
+    Ok(finish_step(&s, outcome?, next.as_deref()))
+}
+
+/// Abandons this browser's half-finished sign-in.
+/// **Requires:** nothing.
+#[server(prefix = "/api/auth", endpoint = "cancel_sign_in")]
+pub async fn cancel_sign_in() -> Result<String, AppError> {
+    use crate::ssr::*;
+    let s = services()?;
+    if let Some(token) = read_cookie(s.cookie.partial()) {
+        domain::signin::cancel(&s.ctx.db, &token).await?;
+    }
+    set_cookie(&s.cookie.partial().clear());
+    redirect_plain_form(crate::routes::LOGIN);
+    Ok(crate::routes::LOGIN.to_owned())
+}
+
+/// Starts a passkey sign-in without a username. With `conditional`, the
+/// browser offers passkeys in the username field's autofill.
+/// **Requires:** nothing; rate-limited per IP.
+#[server(prefix = "/api/auth", endpoint = "passkey_start")]
+pub async fn start_passkey_sign_in(conditional: bool) -> Result<crate::features::passkeys::Challenge, AppError> {
+    use crate::ssr::*;
+    let s = services()?;
+    let (id, rcr) = domain::signin::start_passkey(&s.ctx, conditional, &client_meta(), s.ctx.now()).await?;
+    crate::features::passkeys::challenge(id, &rcr)
+}
+
+/// Finishes a passkey sign-in; returns where to go next.
+/// **Requires:** a ceremony from `passkey_start` (one use, 5 minutes).
+#[server(prefix = "/api/auth", endpoint = "passkey_finish")]
+pub async fn finish_passkey_sign_in(ceremony: String, credential: String, next: Option<String>) -> Result<String, AppError> {
+    use crate::features::passkeys::{parse_ceremony, parse_credential};
+    use crate::ssr::*;
+    let s = services()?;
+    let ceremony = parse_ceremony(&ceremony)?;
+    let credential = parse_credential(&credential)?;
+    let outcome = domain::signin::with_passkey(
+        &s.ctx,
+        ceremony,
+        &credential,
+        known_users_probe(),
+        &client_meta(),
+        session().token.as_deref(),
+        s.ctx.now(),
+    )
+    .await?;
+    Ok(finish_step(&s, outcome, next.as_deref()))
+}
+
+/// Starts a passkey check for the step a half-finished sign-in waits for.
+/// **Requires:** this browser's half-finished sign-in.
+#[server(prefix = "/api/auth", endpoint = "passkey_step_start")]
+pub async fn start_passkey_step() -> Result<crate::features::passkeys::Challenge, AppError> {
+    use crate::ssr::*;
+    let s = services()?;
+    let (id, rcr) = domain::signin::start_passkey_step(&s.ctx, &partial_token()?, s.ctx.now()).await?;
+    crate::features::passkeys::challenge(id, &rcr)
+}
+
+/// Completes a sign-in step with a passkey.
+/// **Requires:** this browser's half-finished sign-in and a ceremony from `passkey_step_start`.
+#[server(prefix = "/api/auth", endpoint = "passkey_step_finish")]
+pub async fn finish_passkey_step(ceremony: String, credential: String, next: Option<String>) -> Result<String, AppError> {
+    use crate::features::passkeys::{parse_ceremony, parse_credential};
+    use crate::ssr::*;
+    use domain::signin::Proof;
+    let s = services()?;
+    let token = partial_token()?;
+    let ceremony = parse_ceremony(&ceremony)?;
+    let credential = parse_credential(&credential)?;
+    let outcome =
+        domain::signin::verify(&s.ctx, &token, Proof::Passkey { ceremony, credential: &credential }, &client_meta(), session().token.as_deref(), s.ctx.now())
+            .await;
+    if matches!(outcome, Err(domain::Error::TooManyFailures | domain::Error::SignInExpired)) {
+        set_cookie(&s.cookie.partial().clear());
+    }
+    Ok(finish_step(&s, outcome?, next.as_deref()))
 }
 
 /// Ends this browser's session on the server and clears the cookie.

@@ -13,3 +13,16 @@ pub struct SetupInfo {
     pub state: SetupState,
     pub password_min_length: usize,
 }
+
+/// A half-finished sign-in, as the verify page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSignIn {
+    /// One-based step number, and how many steps the flow has.
+    pub step: usize,
+    pub steps: usize,
+    /// What this person can use at this step, in the flow's order.
+    pub options: Vec<proto::flow::Method>,
+    pub display_name: String,
+    pub failures_left: i32,
+    pub expires_in_secs: i64,
+}

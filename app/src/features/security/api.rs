@@ -1,0 +1,266 @@
+use leptos::prelude::*;
+
+use super::types::*;
+use crate::error::AppError;
+use crate::features::passkeys::Challenge;
+
+#[cfg(feature = "ssr")]
+fn activity_label(kind: &str) -> &'static str {
+    match kind {
+        "signed_in" => "Signed in",
+        "sign_in_failed" => "Failed sign-in",
+        "second_factor_failed" => "Wrong second-factor code or passkey",
+        "sign_in_abandoned" => "Sign-in stopped after too many wrong answers",
+        "reauthenticated" => "Confirmed it's you",
+        "reauth_failed" => "Failed to confirm it's you",
+        "totp_added" => "Authenticator app added",
+        "totp_removed" => "Authenticator app removed",
+        "backup_codes_generated" => "New backup codes generated",
+        "backup_code_used" => "Backup code used",
+        "passkey_added" => "Passkey added",
+        "passkey_removed" => "Passkey removed",
+        _ => "Security event",
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn parse_id(id: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)
+}
+
+/// Session, person and a recent sign-in proof: what every change here needs.
+#[cfg(feature = "ssr")]
+async fn recent_proof() -> Result<(crate::ssr::Services, domain::sessions::Authenticated, domain::users::User), AppError> {
+    use crate::ssr::*;
+    let auth = require_user()?;
+    let s = services()?;
+    domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now())?;
+    let user = domain::users::get(&s.ctx.db, auth.user_id).await?;
+    Ok((s, auth, user))
+}
+
+#[cfg(feature = "ssr")]
+async fn record(s: &crate::ssr::Services, user: uuid::Uuid, kind: domain::events::Kind, detail: Option<String>) -> Result<(), AppError> {
+    domain::events::record(&s.ctx.db, user, kind, None, detail, &crate::ssr::client_meta(), s.ctx.now()).await?;
+    Ok(())
+}
+
+/// Everything the Security page shows.
+/// **Requires:** a session.
+#[server(prefix = "/api/security", endpoint = "overview")]
+pub async fn get_security() -> Result<Security, AppError> {
+    use crate::ssr::*;
+    let auth = require_user()?;
+    let s = services()?;
+    let db = &s.ctx.db;
+    let now = s.ctx.now();
+    let user = domain::users::get(db, auth.user_id).await?;
+    let tz = user.time_zone.as_deref();
+    let when = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| format_time(t, tz)).unwrap_or_else(|| "Never".into());
+    let passkeys = domain::passkeys::list(db, user.id)
+        .await?
+        .into_iter()
+        .map(|p| Credential {
+            id: p.id.to_string(),
+            name: p.name,
+            created: format_time(p.created_at, tz),
+            last_used: when(p.last_used_at),
+            synced: p.backup_state,
+        })
+        .collect();
+    let totp = domain::totp::list(db, user.id)
+        .await?
+        .into_iter()
+        .map(|t| Credential {
+            id: t.id.to_string(),
+            name: t.name,
+            created: format_time(t.created_at, tz),
+            last_used: when(t.last_used_at),
+            synced: false,
+        })
+        .collect::<Vec<_>>();
+    let codes = domain::backup_codes::status(db, user.id).await?;
+    let activity = domain::events::recent(db, user.id, 20)
+        .await?
+        .into_iter()
+        .map(|e| Activity {
+            when: format_time(e.created_at, tz),
+            what: match &e.detail {
+                Some(d) => format!("{} ({d})", activity_label(&e.kind)),
+                None => activity_label(&e.kind).to_owned(),
+            },
+            ip: e.ip,
+        })
+        .collect();
+    let enrolled = domain::factors::enrolled(db, user.id).await?;
+    let recent_for = (domain::reauth::recent_until(&s.ctx, &auth) - now).num_seconds().max(0);
+    Ok(Security {
+        reauth: ReauthOptions {
+            password: enrolled.contains(&proto::flow::Method::Password),
+            totp: !totp.is_empty(),
+            passkey: enrolled.contains(&proto::flow::Method::Passkey),
+            recent_for_secs: recent_for,
+        },
+        passkeys,
+        totp,
+        backup_codes: BackupCodesInfo {
+            total: codes.total,
+            remaining: codes.remaining,
+            created: codes.created_at.map(|t| format_time(t, tz)),
+            low: codes.total > 0 && codes.remaining <= domain::backup_codes::LOW,
+        },
+        activity,
+    })
+}
+
+/// Confirms it's the person with their password or an authenticator code
+/// (`method` is `password` or `totp`); sensitive changes then work for a
+/// few minutes. **Requires:** a session; rate-limited per account.
+#[server(prefix = "/api/security", endpoint = "reauthenticate")]
+pub async fn reauthenticate(method: String, secret: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    use domain::reauth::Proof;
+    let auth = require_user()?;
+    let s = services()?;
+    if secret.is_empty() {
+        return Err(AppError::field(if method == "totp" { "code" } else { "password" }, "Enter it to continue."));
+    }
+    if secret.len() > 1024 {
+        return Err(AppError::field("password", "That is too long."));
+    }
+    let proof = match method.as_str() {
+        "password" => Proof::Password(&secret),
+        "totp" => Proof::Totp(&secret),
+        _ => return Err(AppError::field("method", "Choose password or authenticator app.")),
+    };
+    domain::reauth::prove(&s.ctx, &auth, proof, &client_meta(), s.ctx.now()).await?;
+    Ok(())
+}
+
+/// Starts confirming it's the person with one of their passkeys.
+/// **Requires:** a session.
+#[server(prefix = "/api/security", endpoint = "reauth_passkey_start")]
+pub async fn start_reauth_passkey() -> Result<Challenge, AppError> {
+    use crate::ssr::*;
+    let auth = require_user()?;
+    let s = services()?;
+    let (id, rcr) = domain::reauth::start_passkey(&s.ctx, &auth, s.ctx.now()).await?;
+    crate::features::passkeys::challenge(id, &rcr)
+}
+
+/// Finishes confirming it's the person with a passkey.
+/// **Requires:** a session and a ceremony from `reauth_passkey_start`.
+#[server(prefix = "/api/security", endpoint = "reauth_passkey_finish")]
+pub async fn finish_reauth_passkey(ceremony: String, credential: String) -> Result<(), AppError> {
+    use crate::features::passkeys::{parse_ceremony, parse_credential};
+    use crate::ssr::*;
+    let auth = require_user()?;
+    let s = services()?;
+    let ceremony = parse_ceremony(&ceremony)?;
+    let credential = parse_credential(&credential)?;
+    domain::reauth::prove(&s.ctx, &auth, domain::reauth::Proof::Passkey { ceremony, credential: &credential }, &client_meta(), s.ctx.now())
+        .await?;
+    Ok(())
+}
+
+/// Starts adding an authenticator app: a new secret, shown once.
+/// **Requires:** a recent sign-in proof.
+#[server(prefix = "/api/security", endpoint = "totp_start")]
+pub async fn start_totp_enrolment() -> Result<TotpEnrolment, AppError> {
+    let (s, _, user) = recent_proof().await?;
+    let e = domain::totp::start_enrolment(&s.ctx, &user, s.ctx.now()).await?;
+    Ok(TotpEnrolment {
+        ceremony: e.ceremony.to_string(),
+        secret_base32: e.secret_base32,
+        otpauth_uri: e.otpauth_uri,
+        qr_data_uri: format!("data:image/png;base64,{}", e.qr_png_base64),
+    })
+}
+
+/// Saves the authenticator app once the person typed a valid current code.
+/// **Requires:** a recent sign-in proof; rate-limited per account.
+#[server(prefix = "/api/security", endpoint = "totp_finish")]
+pub async fn finish_totp_enrolment(ceremony: String, code: String, name: String) -> Result<(), AppError> {
+    use crate::error::FieldError;
+    let (s, auth, _) = recent_proof().await?;
+    let mut errors: Vec<FieldError> = Vec::new();
+    let name = crate::validation::validate_credential_name(&name).map_err(|e| errors.push(e)).ok();
+    if domain::totp::normalize_code(&code).is_none() {
+        errors.push(FieldError::new("code", "Enter the 6-digit code your app shows now."));
+    }
+    let (Some(name), true) = (name, errors.is_empty()) else { return Err(AppError::Invalid(errors)) };
+    let ceremony = uuid::Uuid::parse_str(ceremony.trim())
+        .map_err(|_| AppError::Refused("This enrolment is not valid. Start again.".into()))?;
+    domain::totp::finish_enrolment(&s.ctx, auth.user_id, ceremony, &code, &name, s.ctx.now()).await?;
+    record(&s, auth.user_id, domain::events::Kind::TotpAdded, Some(name)).await
+}
+
+/// Renames an authenticator app. **Requires:** a session.
+#[server(prefix = "/api/security", endpoint = "totp_rename")]
+pub async fn rename_totp(id: String, name: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let auth = require_user()?;
+    let name = crate::validation::validate_credential_name(&name).map_err(|e| AppError::Invalid(vec![e]))?;
+    domain::totp::rename(&services()?.ctx.db, auth.user_id, parse_id(&id)?, &name).await?;
+    Ok(())
+}
+
+/// Removes an authenticator app, unless that would lock the person out.
+/// **Requires:** a recent sign-in proof.
+#[server(prefix = "/api/security", endpoint = "totp_remove")]
+pub async fn remove_totp(id: String) -> Result<(), AppError> {
+    let (s, auth, user) = recent_proof().await?;
+    let removed = domain::totp::remove(&s.ctx, &user, parse_id(&id)?).await?;
+    record(&s, auth.user_id, domain::events::Kind::TotpRemoved, Some(removed.name)).await
+}
+
+/// Replaces all backup codes with ten new ones, returned this once.
+/// **Requires:** a recent sign-in proof.
+#[server(prefix = "/api/security", endpoint = "backup_codes_generate")]
+pub async fn generate_backup_codes() -> Result<Vec<String>, AppError> {
+    let (s, auth, _) = recent_proof().await?;
+    let codes = domain::backup_codes::regenerate(&s.ctx, auth.user_id, s.ctx.now()).await?;
+    record(&s, auth.user_id, domain::events::Kind::BackupCodesGenerated, None).await?;
+    Ok(codes)
+}
+
+/// Starts registering a passkey. **Requires:** a recent sign-in proof.
+#[server(prefix = "/api/security", endpoint = "passkey_start")]
+pub async fn start_passkey_registration() -> Result<Challenge, AppError> {
+    let (s, _, user) = recent_proof().await?;
+    let display = user.display_name.clone().unwrap_or_else(|| user.username.clone());
+    let (id, ccr) = domain::passkeys::start_registration(&s.ctx, &user, &display, s.ctx.now()).await?;
+    crate::features::passkeys::challenge(id, &ccr)
+}
+
+/// Saves the new passkey under the name the person chose.
+/// **Requires:** a recent sign-in proof and a ceremony from `passkey_start`.
+#[server(prefix = "/api/security", endpoint = "passkey_finish")]
+pub async fn finish_passkey_registration(ceremony: String, name: String, credential: String) -> Result<(), AppError> {
+    use crate::features::passkeys::{parse_ceremony, parse_credential};
+    let (s, auth, _) = recent_proof().await?;
+    let name = crate::validation::validate_credential_name(&name).map_err(|e| AppError::Invalid(vec![e]))?;
+    let ceremony = parse_ceremony(&ceremony)?;
+    let credential = parse_credential(&credential)?;
+    domain::passkeys::finish_registration(&s.ctx, auth.user_id, ceremony, &name, &credential, s.ctx.now()).await?;
+    record(&s, auth.user_id, domain::events::Kind::PasskeyAdded, Some(name)).await
+}
+
+/// Renames a passkey. **Requires:** a session.
+#[server(prefix = "/api/security", endpoint = "passkey_rename")]
+pub async fn rename_passkey(id: String, name: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let auth = require_user()?;
+    let name = crate::validation::validate_credential_name(&name).map_err(|e| AppError::Invalid(vec![e]))?;
+    domain::passkeys::rename(&services()?.ctx.db, auth.user_id, parse_id(&id)?, &name).await?;
+    Ok(())
+}
+
+/// Removes a passkey, unless that would lock the person out.
+/// **Requires:** a recent sign-in proof.
+#[server(prefix = "/api/security", endpoint = "passkey_remove")]
+pub async fn remove_passkey(id: String) -> Result<(), AppError> {
+    let (s, auth, user) = recent_proof().await?;
+    let removed = domain::passkeys::remove(&s.ctx, &user, parse_id(&id)?).await?;
+    record(&s, auth.user_id, domain::events::Kind::PasskeyRemoved, Some(removed.name)).await
+}

@@ -1,0 +1,57 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    /// "Never" when unused.
+    pub last_used: String,
+    /// Passkeys only: synced across devices (backup state).
+    pub synced: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupCodesInfo {
+    pub total: u64,
+    pub remaining: u64,
+    pub created: Option<String>,
+    /// True at three or fewer unused codes.
+    pub low: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    pub when: String,
+    pub what: String,
+    pub ip: Option<String>,
+}
+
+/// How the person can confirm it's them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReauthOptions {
+    pub password: bool,
+    pub totp: bool,
+    pub passkey: bool,
+    /// Seconds the current proof stays recent (0 when a new one is needed).
+    pub recent_for_secs: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Security {
+    pub passkeys: Vec<Credential>,
+    pub totp: Vec<Credential>,
+    pub backup_codes: BackupCodesInfo,
+    pub activity: Vec<Activity>,
+    pub reauth: ReauthOptions,
+}
+
+/// A TOTP enrolment in progress: shown once, saved only after a valid code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    pub ceremony: String,
+    pub secret_base32: String,
+    pub otpauth_uri: String,
+    /// `data:image/png;base64,…` of the QR code.
+    pub qr_data_uri: String,
+}

@@ -1,0 +1,132 @@
+//! Re-authentication before sensitive changes: enrolling or removing second
+//! factors and passkeys (and later password, recovery, export, deletion)
+//! needs a proof of identity no older than `Policy::reauth_window`. A fresh
+//! proof moves the session's `auth_time` forward.
+
+use chrono::{DateTime, Utc};
+use entity::user_sessions;
+use entity::prelude::*;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+use webauthn_rs::prelude::{PublicKeyCredential, RequestChallengeResponse};
+
+use crate::events::{self, Kind};
+use crate::sessions::Authenticated;
+use crate::{ClientMeta, Ctx, Error, Result, passkeys, totp, users};
+
+/// Refuses with [`Error::ReauthRequired`] when the session's last proof is
+/// older than the window.
+pub fn require_recent(ctx: &Ctx, session: &Authenticated, now: DateTime<Utc>) -> Result<()> {
+    let window = chrono::Duration::from_std(ctx.policy.reauth_window).unwrap_or_default();
+    if now - session.auth_time <= window { Ok(()) } else { Err(Error::ReauthRequired) }
+}
+
+/// Until when the session's proof counts as recent.
+pub fn recent_until(ctx: &Ctx, session: &Authenticated) -> DateTime<Utc> {
+    crate::clock::after(session.auth_time, ctx.policy.reauth_window)
+}
+
+/// A fresh proof of identity.
+pub enum Proof<'a> {
+    Password(&'a str),
+    Totp(&'a str),
+    Passkey { ceremony: Uuid, credential: &'a PublicKeyCredential },
+}
+
+/// Starts a passkey check to re-authenticate.
+pub async fn start_passkey(ctx: &Ctx, session: &Authenticated, now: DateTime<Utc>) -> Result<(Uuid, RequestChallengeResponse)> {
+    passkeys::start_for_user(ctx, session.user_id, now).await
+}
+
+/// Checks a proof and, when it is right, records it on the session.
+pub async fn prove(ctx: &Ctx, session: &Authenticated, proof: Proof<'_>, meta: &ClientMeta, now: DateTime<Utc>) -> Result<()> {
+    ctx.limits.second_factor.check(&format!("reauth:{}", session.user_id))?;
+    let (ok, method, field) = match proof {
+        Proof::Password(pw) => {
+            let ok = match users::password_hash(&ctx.db, session.user_id).await? {
+                Some(h) => ctx.hasher.verify(pw, h.expose()).await?,
+                None => {
+                    ctx.hasher.verify_dummy(pw).await?;
+                    false
+                }
+            };
+            (ok, "pwd", "password")
+        }
+        Proof::Totp(code) => {
+            if totp::normalize_code(code).is_none() {
+                return Err(Error::invalid("code", "Enter the 6-digit code from your authenticator app."));
+            }
+            (totp::verify(ctx, session.user_id, code, now).await?, "otp", "code")
+        }
+        Proof::Passkey { ceremony, credential } => {
+            let ok = match passkeys::finish_for_user(ctx, session.user_id, ceremony, credential, now).await {
+                Ok(()) => true,
+                Err(Error::PasskeyRejected) => false,
+                Err(e) => return Err(e),
+            };
+            (ok, "hwk", "passkey")
+        }
+    };
+    if !ok {
+        events::record(&ctx.db, session.user_id, Kind::ReauthFailed, Some(method), None, meta, now).await?;
+        let message = match field {
+            "password" => "That password is not right.",
+            "code" => "That code is not right or was already used.",
+            _ => "That passkey was not accepted.",
+        };
+        return Err(Error::invalid(field, message));
+    }
+    UserSessions::update_many()
+        .col_expr(user_sessions::Column::AuthTime, sea_orm::sea_query::Expr::value(now))
+        .filter(user_sessions::Column::Id.eq(session.session_id))
+        .exec(&ctx.db)
+        .await?;
+    events::record(&ctx.db, session.user_id, Kind::Reauthenticated, Some(method), None, meta, now).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signin::{self, Outcome};
+    use crate::testing::{self, PASSWORD, TestDb};
+
+    async fn signed_in(ctx: &Ctx, now: DateTime<Utc>) -> Authenticated {
+        testing::user(ctx, "alice", false).await;
+        let Outcome::Complete(s) = signin::with_password(ctx, "alice", PASSWORD, Default::default(), &ClientMeta::default(), None, now).await.unwrap() else {
+            panic!("one step")
+        };
+        crate::sessions::resolve(&ctx.db, &s.session.token, &ctx.policy, now).await.unwrap().unwrap()
+    }
+
+    async fn a_proof_is_recent_for_five_minutes(t: TestDb) {
+        let ctx = t.ctx();
+        let now = testing::t0();
+        let s = signed_in(&ctx, now).await;
+        assert!(require_recent(&ctx, &s, now + chrono::Duration::minutes(5)).is_ok());
+        assert!(matches!(require_recent(&ctx, &s, now + chrono::Duration::seconds(301)), Err(Error::ReauthRequired)));
+        assert_eq!(recent_until(&ctx, &s), now + chrono::Duration::minutes(5));
+    }
+    crate::db_test!(a_proof_is_recent_for_five_minutes);
+
+    /// Threat: a borrowed, still-signed-in browser making sensitive changes.
+    /// Only a fresh, correct proof moves auth_time forward.
+    async fn a_right_password_renews_the_proof_and_a_wrong_one_does_not(t: TestDb) {
+        let ctx = t.ctx();
+        let now = testing::t0();
+        let s = signed_in(&ctx, now).await;
+        let later = now + chrono::Duration::minutes(20);
+        let wrong = prove(&ctx, &s, Proof::Password("not it"), &ClientMeta::default(), later).await;
+        assert!(matches!(wrong, Err(Error::Invalid { field: "password", .. })));
+        let bad_code = prove(&ctx, &s, Proof::Totp("12"), &ClientMeta::default(), later).await;
+        assert!(matches!(bad_code, Err(Error::Invalid { field: "code", .. })));
+        let again = crate::sessions::resolve(&ctx.db, &"x".repeat(0), &ctx.policy, later).await.unwrap();
+        assert!(again.is_none());
+        prove(&ctx, &s, Proof::Password(PASSWORD), &ClientMeta::default(), later).await.unwrap();
+        let row = UserSessions::find_by_id(s.session_id).one(&ctx.db).await.unwrap().unwrap();
+        assert_eq!(row.auth_time, later);
+        let kinds: Vec<String> = events::recent(&ctx.db, s.user_id, 10).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert!(kinds.contains(&"reauth_failed".into()) && kinds.contains(&"reauthenticated".into()));
+    }
+    crate::db_test!(a_right_password_renews_the_proof_and_a_wrong_one_does_not);
+}

@@ -1,0 +1,590 @@
+//! Sign-in driven by the login flow. The first step identifies the person
+//! (password or passkey); when the flow asks for more, a half-finished
+//! sign-in is kept on the server (bound to the browser by a random cookie
+//! token, of which only the hash is stored) for a few minutes. It grants
+//! nothing: a session starts only when the last applicable step is done.
+//! Wrong second-factor codes are counted; after [`MAX_FAILURES`] the
+//! half-finished sign-in is dropped and the person starts again.
+
+use chrono::{DateTime, Utc};
+use entity::partial_logins;
+use entity::prelude::*;
+use proto::flow::{self, Flow, Method, Next};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+use webauthn_rs::prelude::{PublicKeyCredential, RequestChallengeResponse};
+
+use crate::auth::{self, SignedIn};
+use crate::clock::after;
+use crate::crypto::{hash_token, random_token};
+use crate::events::{self, Kind};
+use crate::{ClientMeta, Ctx, Error, Result, backup_codes, factors, flows, passkeys, totp, users};
+
+/// Wrong answers allowed in one half-finished sign-in.
+pub const MAX_FAILURES: i32 = 5;
+
+/// Where a sign-in stands after a step.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Every step is done: a new session.
+    Complete(SignedIn),
+    /// More is needed; `token` goes into the browser's partial sign-in cookie.
+    Continue { token: String, next: NextStep },
+}
+
+/// The step a person must do next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NextStep {
+    /// Zero-based step of the flow.
+    pub index: usize,
+    pub steps: usize,
+    /// Options this person can use, in the flow's order.
+    pub options: Vec<Method>,
+    pub display_name: String,
+    pub expires_at: DateTime<Utc>,
+    pub failures_left: i32,
+}
+
+/// The browser signing in: its known-device cookie, if any (see [`crate::devices`]).
+#[derive(Clone, Debug, Default)]
+pub struct Device {
+    pub known_cookie: Option<String>,
+}
+
+/// A proof offered for a step after the first.
+pub enum Proof<'a> {
+    Password(&'a str),
+    Totp(&'a str),
+    BackupCode(&'a str),
+    Passkey { ceremony: Uuid, credential: &'a PublicKeyCredential },
+}
+
+impl Proof<'_> {
+    pub fn method(&self) -> Method {
+        match self {
+            Proof::Password(_) => Method::Password,
+            Proof::Totp(_) => Method::Totp,
+            Proof::BackupCode(_) => Method::BackupCode,
+            Proof::Passkey { .. } => Method::Passkey,
+        }
+    }
+}
+
+/// The `amr` of a sign-in that used `done` (RFC 8176), with `mfa` when more
+/// than one kind of factor was used.
+pub fn amr(done: &[Method]) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for m in done {
+        for v in m.amr() {
+            if !out.contains(v) {
+                out.push(v);
+            }
+        }
+    }
+    let strong_passkey = done.contains(&Method::Passkey);
+    if (done.len() > 1 || strong_passkey) && !out.contains(&"mfa") {
+        out.push("mfa");
+    }
+    out
+}
+
+async fn flow_at(db: &impl ConnectionTrait, version: i32) -> Result<Flow> {
+    let current = flows::current(db, flows::MY_ACCOUNT).await?;
+    if current.version == version {
+        return Ok(current.flow);
+    }
+    // A sign-in that began before an admin saved a new flow finishes under
+    // the flow it began with.
+    Ok(flows::history(db, flows::MY_ACCOUNT).await?.into_iter().find(|f| f.version == version).map(|f| f.flow).unwrap_or(current.flow))
+}
+
+/// After the first step: a session, or a half-finished sign-in.
+#[allow(clippy::too_many_arguments)]
+async fn advance(
+    ctx: &Ctx,
+    user: &entity::users::Model,
+    first: Method,
+    device: Device,
+    meta: &ClientMeta,
+    previous_token: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    let stored = flows::current(&ctx.db, flows::MY_ACCOUNT).await?;
+    let new_device = !crate::devices::is_known(&ctx.keys, device.known_cookie.as_deref(), user.id);
+    let subject = factors::subject(&ctx.db, user, new_device).await?;
+    let done = vec![first];
+    match flow::next(&stored.flow, &subject, &done) {
+        Next::Complete => {
+            let signed = auth::start_session(ctx, user, &amr(&done), meta, previous_token, now).await?;
+            events::record(&ctx.db, user.id, Kind::SignedIn, Some(&amr(&done).join(" ")), None, meta, now).await?;
+            Ok(Outcome::Complete(signed))
+        }
+        Next::Blocked { index } => {
+            events::record(&ctx.db, user.id, Kind::SignInFailed, None, Some(format!("step {} has no method you enrolled", index + 1)), meta, now)
+                .await?;
+            Err(blocked(index))
+        }
+        Next::Step { index, options } => {
+            let token = random_token();
+            let expires_at = after(now, ctx.policy.partial_login_ttl);
+            partial_logins::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                token_hash: Set(hash_token(&token).into()),
+                user_id: Set(user.id),
+                flow_version: Set(stored.version),
+                methods: Set(serde_json::to_string(&done).map_err(|e| Error::Internal(e.to_string()))?),
+                failures: Set(0),
+                new_device: Set(new_device),
+                created_at: Set(now),
+                expires_at: Set(expires_at),
+            }
+            .insert(&ctx.db)
+            .await?;
+            let next = NextStep {
+                index,
+                steps: stored.flow.steps.len(),
+                options,
+                display_name: user.display_name.clone().unwrap_or_else(|| user.username.clone()),
+                expires_at,
+                failures_left: MAX_FAILURES,
+            };
+            Ok(Outcome::Continue { token, next })
+        }
+    }
+}
+
+fn blocked(index: usize) -> Error {
+    Error::Refused(format!(
+        "Sign-in step {} asks for a method you have not set up, so you can't finish signing in. Ask an administrator for help.",
+        index + 1
+    ))
+}
+
+/// First step with a password.
+pub async fn with_password(
+    ctx: &Ctx,
+    identifier: &str,
+    password: &str,
+    device: Device,
+    meta: &ClientMeta,
+    previous_token: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    if let Some(ip) = &meta.ip {
+        ctx.limits.login_ip.check(ip)?;
+    }
+    let user = match auth::check_password(ctx, identifier, password).await {
+        Ok(u) => u,
+        Err(Error::InvalidCredentials) => {
+            if let Some(u) = users::find_by_login(&ctx.db, &identifier.trim().to_lowercase()).await.ok().flatten() {
+                events::record(&ctx.db, u.id, Kind::SignInFailed, Some("pwd"), Some("wrong password".into()), meta, now).await?;
+            }
+            return Err(Error::InvalidCredentials);
+        }
+        Err(e) => return Err(e),
+    };
+    advance(ctx, &user, Method::Password, device, meta, previous_token, now).await
+}
+
+/// Starts a username-less passkey sign-in (see [`passkeys::start_discoverable`]).
+pub async fn start_passkey(ctx: &Ctx, conditional: bool, meta: &ClientMeta, now: DateTime<Utc>) -> Result<(Uuid, RequestChallengeResponse)> {
+    if let Some(ip) = &meta.ip {
+        ctx.limits.login_ip.check(ip)?;
+    }
+    passkeys::start_discoverable(ctx, conditional, now).await
+}
+
+/// First step with a passkey (user verification required, so it also
+/// satisfies second-factor steps).
+pub async fn with_passkey(
+    ctx: &Ctx,
+    ceremony: Uuid,
+    credential: &PublicKeyCredential,
+    device: Device,
+    meta: &ClientMeta,
+    previous_token: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    let user = passkeys::finish_discoverable(ctx, ceremony, credential, now).await?;
+    advance(ctx, &user, Method::Passkey, device, meta, previous_token, now).await
+}
+
+async fn find_partial(db: &impl ConnectionTrait, token: &str, now: DateTime<Utc>) -> Result<partial_logins::Model> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(Error::SignInExpired);
+    }
+    PartialLogins::find()
+        .filter(partial_logins::Column::TokenHash.eq(hash_token(token)))
+        .one(db)
+        .await?
+        .filter(|p| now < p.expires_at && p.failures < MAX_FAILURES)
+        .ok_or(Error::SignInExpired)
+}
+
+fn methods_of(p: &partial_logins::Model) -> Result<Vec<Method>> {
+    serde_json::from_str(&p.methods).map_err(|e| Error::Internal(format!("partial sign-in methods: {e}")))
+}
+
+async fn next_of(ctx: &Ctx, p: &partial_logins::Model, user: &entity::users::Model) -> Result<(Flow, Vec<Method>, Next)> {
+    let flow = flow_at(&ctx.db, p.flow_version).await?;
+    let done = methods_of(p)?;
+    let subject = factors::subject(&ctx.db, user, p.new_device).await?;
+    let next = flow::next(&flow, &subject, &done);
+    Ok((flow, done, next))
+}
+
+/// The step a half-finished sign-in waits for.
+pub async fn pending(ctx: &Ctx, token: &str, now: DateTime<Utc>) -> Result<NextStep> {
+    let p = find_partial(&ctx.db, token, now).await?;
+    let user = users::get(&ctx.db, p.user_id).await?;
+    let (flow, _, next) = next_of(ctx, &p, &user).await?;
+    match next {
+        Next::Step { index, options } => Ok(NextStep {
+            index,
+            steps: flow.steps.len(),
+            options,
+            display_name: user.display_name.clone().unwrap_or_else(|| user.username.clone()),
+            expires_at: p.expires_at,
+            failures_left: MAX_FAILURES - p.failures,
+        }),
+        Next::Blocked { index } => Err(blocked(index)),
+        // Enrolment changed under us; the person continues with `verify`.
+        Next::Complete => Err(Error::SignInExpired),
+    }
+}
+
+/// Starts a passkey check for the person of a half-finished sign-in.
+pub async fn start_passkey_step(ctx: &Ctx, token: &str, now: DateTime<Utc>) -> Result<(Uuid, RequestChallengeResponse)> {
+    let p = find_partial(&ctx.db, token, now).await?;
+    passkeys::start_for_user(ctx, p.user_id, now).await
+}
+
+/// Checks a proof for the step a half-finished sign-in waits for.
+pub async fn verify(
+    ctx: &Ctx,
+    token: &str,
+    proof: Proof<'_>,
+    meta: &ClientMeta,
+    previous_token: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    let p = find_partial(&ctx.db, token, now).await?;
+    let user = users::get(&ctx.db, p.user_id).await?;
+    let (flow, mut done, next) = next_of(ctx, &p, &user).await?;
+    let method = proof.method();
+    let options = match next {
+        Next::Step { options, .. } => options,
+        Next::Blocked { index } => return Err(blocked(index)),
+        Next::Complete => Vec::new(),
+    };
+    if !options.contains(&method) {
+        return Err(Error::invalid("method", format!("{} is not offered at this step.", method.label())));
+    }
+    ctx.limits.second_factor.check(&format!("signin:{}", user.id))?;
+    let ok = match proof {
+        Proof::Password(pw) => match users::password_hash(&ctx.db, user.id).await? {
+            Some(h) => ctx.hasher.verify(pw, h.expose()).await?,
+            None => false,
+        },
+        Proof::Totp(code) => {
+            if totp::normalize_code(code).is_none() {
+                return Err(Error::invalid("code", "Enter the 6-digit code from your authenticator app."));
+            }
+            totp::verify(ctx, user.id, code, now).await?
+        }
+        Proof::BackupCode(code) => {
+            if backup_codes::normalize(code).is_none() {
+                return Err(Error::invalid("code", "A backup code has 8 letters and digits, like abcd-2345."));
+            }
+            let used = backup_codes::consume(ctx, user.id, code, now).await?;
+            if used {
+                events::record(&ctx.db, user.id, Kind::BackupCodeUsed, Some("otp"), None, meta, now).await?;
+            }
+            used
+        }
+        Proof::Passkey { ceremony, credential } => match passkeys::finish_for_user(ctx, user.id, ceremony, credential, now).await {
+            Ok(()) => true,
+            Err(Error::PasskeyRejected) => false,
+            Err(e) => return Err(e),
+        },
+    };
+    if !ok {
+        return Err(fail(ctx, &p, method, meta, now).await);
+    }
+    done.push(method);
+    let subject = factors::subject(&ctx.db, &user, p.new_device).await?;
+    match flow::next(&flow, &subject, &done) {
+        Next::Complete => {
+            PartialLogins::delete_by_id(p.id).exec(&ctx.db).await?;
+            let values = amr(&done);
+            let signed = auth::start_session(ctx, &user, &values, meta, previous_token, now).await?;
+            events::record(&ctx.db, user.id, Kind::SignedIn, Some(&values.join(" ")), None, meta, now).await?;
+            Ok(Outcome::Complete(signed))
+        }
+        Next::Blocked { index } => Err(blocked(index)),
+        Next::Step { index, options } => {
+            // The cookie token is replaced at every step.
+            let token = random_token();
+            let mut a: partial_logins::ActiveModel = p.clone().into();
+            a.token_hash = Set(hash_token(&token).into());
+            a.methods = Set(serde_json::to_string(&done).map_err(|e| Error::Internal(e.to_string()))?);
+            a.update(&ctx.db).await?;
+            Ok(Outcome::Continue {
+                token,
+                next: NextStep {
+                    index,
+                    steps: flow.steps.len(),
+                    options,
+                    display_name: user.display_name.clone().unwrap_or_else(|| user.username.clone()),
+                    expires_at: p.expires_at,
+                    failures_left: MAX_FAILURES - p.failures,
+                },
+            })
+        }
+    }
+}
+
+/// Counts a wrong answer; the fifth drops the half-finished sign-in.
+async fn fail(ctx: &Ctx, p: &partial_logins::Model, method: Method, meta: &ClientMeta, now: DateTime<Utc>) -> Error {
+    let outcome: Result<Error> = async {
+        // Counted in the database, atomically, so parallel guesses all count.
+        PartialLogins::update_many()
+            .col_expr(partial_logins::Column::Failures, sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(partial_logins::Column::Failures), 1))
+            .filter(partial_logins::Column::Id.eq(p.id))
+            .exec(&ctx.db)
+            .await?;
+        let failures = PartialLogins::find_by_id(p.id).one(&ctx.db).await?.map_or(MAX_FAILURES, |r| r.failures);
+        let amr = method.amr().first().copied();
+        events::record(&ctx.db, p.user_id, Kind::SecondFactorFailed, amr, None, meta, now).await?;
+        if failures >= MAX_FAILURES {
+            PartialLogins::delete_by_id(p.id).exec(&ctx.db).await?;
+            events::record(&ctx.db, p.user_id, Kind::SignInAbandoned, None, Some("too many wrong answers".into()), meta, now).await?;
+            return Ok(Error::TooManyFailures);
+        }
+        let left = MAX_FAILURES - failures;
+        let what = match method {
+            Method::Totp => "That code is not right",
+            Method::BackupCode => "That backup code is not right or was already used",
+            Method::Password => "That password is not right",
+            Method::Passkey => "That passkey was not accepted",
+        };
+        Ok(Error::invalid(field_of(method), format!("{what}. {left} {} left.", if left == 1 { "try" } else { "tries" })))
+    }
+    .await;
+    outcome.unwrap_or_else(|e| e)
+}
+
+fn field_of(m: Method) -> &'static str {
+    match m {
+        Method::Password => "password",
+        Method::Passkey => "passkey",
+        Method::Totp | Method::BackupCode => "code",
+    }
+}
+
+/// Ends a half-finished sign-in (the person chose "Cancel").
+pub async fn cancel(db: &impl ConnectionTrait, token: &str) -> Result<()> {
+    PartialLogins::delete_many().filter(partial_logins::Column::TokenHash.eq(hash_token(token))).exec(db).await?;
+    Ok(())
+}
+
+/// Deletes half-finished sign-ins that expired.
+pub async fn purge_expired(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64> {
+    Ok(PartialLogins::delete_many().filter(partial_logins::Column::ExpiresAt.lte(now)).exec(db).await?.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, PASSWORD, TestDb};
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+
+    fn meta() -> ClientMeta {
+        ClientMeta { ip: Some("192.0.2.1".into()), user_agent: Some("test".into()) }
+    }
+
+    fn origin() -> webauthn_rs::prelude::Url {
+        webauthn_rs::prelude::Url::parse(testing::ORIGIN).unwrap()
+    }
+
+    async fn enrol_totp(ctx: &Ctx, user: &entity::users::Model, now: DateTime<Utc>) -> Vec<u8> {
+        let e = totp::start_enrolment(ctx, user, now).await.unwrap();
+        let secret = totp_rs::Secret::try_from_base32(&e.secret_base32).unwrap().as_bytes().to_vec();
+        totp::finish_enrolment(ctx, user.id, e.ceremony, &totp::code_at(&secret, now).unwrap(), "Phone", now).await.unwrap();
+        secret
+    }
+
+    fn pending_token(o: Outcome) -> (String, NextStep) {
+        match o {
+            Outcome::Continue { token, next } => (token, next),
+            Outcome::Complete(_) => panic!("expected a second step"),
+        }
+    }
+
+    async fn session_amr(ctx: &Ctx, o: Outcome, now: DateTime<Utc>) -> Vec<String> {
+        let Outcome::Complete(s) = o else { panic!("expected a session") };
+        crate::sessions::resolve(&ctx.db, &s.session.token, &ctx.policy, now).await.unwrap().unwrap().amr
+    }
+
+    async fn password_alone_signs_in_without_second_factors(t: TestDb) {
+        let ctx = t.ctx();
+        testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let o = with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await.unwrap();
+        assert_eq!(session_amr(&ctx, o, now).await, ["pwd"]);
+    }
+    crate::db_test!(password_alone_signs_in_without_second_factors);
+
+    async fn enrolled_totp_is_asked_for_and_completes_with_mfa(t: TestDb) {
+        let ctx = t.ctx();
+        let user = testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let secret = enrol_totp(&ctx, &user, now).await;
+        let later = now + chrono::Duration::seconds(60);
+        let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await.unwrap());
+        assert_eq!((next.index, next.options.clone()), (1, vec![Method::Totp]), "backup codes not offered: none generated");
+        // The half-finished sign-in grants nothing: it is not a session.
+        assert!(crate::sessions::resolve(&ctx.db, &token, &ctx.policy, later).await.unwrap().is_none());
+        assert_eq!(pending(&ctx, &token, later).await.unwrap(), next);
+        let code = totp::code_at(&secret, later).unwrap();
+        let o = verify(&ctx, &token, Proof::Totp(&code), &meta(), None, later).await.unwrap();
+        assert_eq!(session_amr(&ctx, o, later).await, ["pwd", "otp", "mfa"]);
+        // The token is spent, and so is the code (replay in a new sign-in).
+        assert!(matches!(pending(&ctx, &token, later).await, Err(Error::SignInExpired)));
+        let (token2, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await.unwrap());
+        assert!(matches!(verify(&ctx, &token2, Proof::Totp(&code), &meta(), None, later).await, Err(Error::Invalid { field: "code", .. })));
+    }
+    crate::db_test!(enrolled_totp_is_asked_for_and_completes_with_mfa);
+
+    /// Threat: guessing a 6-digit code. Five wrong answers drop the
+    /// half-finished sign-in, so the password must be given again.
+    async fn five_wrong_codes_drop_the_half_finished_sign_in(t: TestDb) {
+        let ctx = t.ctx();
+        let user = testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let secret = enrol_totp(&ctx, &user, now).await;
+        let later = now + chrono::Duration::seconds(90);
+        let (token, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await.unwrap());
+        let right = totp::code_at(&secret, later).unwrap();
+        let wrong = if right == "000000" { "111111" } else { "000000" };
+        for left in (1..5).rev() {
+            match verify(&ctx, &token, Proof::Totp(wrong), &meta(), None, later).await {
+                Err(Error::Invalid { field: "code", message }) => assert!(message.contains(&format!("{left} tr")), "{message}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(matches!(verify(&ctx, &token, Proof::Totp(wrong), &meta(), None, later).await, Err(Error::TooManyFailures)));
+        assert!(matches!(verify(&ctx, &token, Proof::Totp(&right), &meta(), None, later).await, Err(Error::SignInExpired)));
+        let kinds: Vec<String> = events::recent(&ctx.db, user.id, 20).await.unwrap().into_iter().map(|e| e.kind).collect();
+        assert_eq!(kinds.iter().filter(|k| *k == "second_factor_failed").count(), 5);
+        assert!(kinds.contains(&"sign_in_abandoned".to_string()));
+    }
+    crate::db_test!(five_wrong_codes_drop_the_half_finished_sign_in);
+
+    async fn half_finished_sign_in_expires(t: TestDb) {
+        let ctx = t.ctx();
+        let user = testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let secret = enrol_totp(&ctx, &user, now).await;
+        let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await.unwrap());
+        assert_eq!(next.expires_at, now + chrono::Duration::minutes(5));
+        let late = now + chrono::Duration::minutes(5);
+        let code = totp::code_at(&secret, late).unwrap();
+        assert!(matches!(verify(&ctx, &token, Proof::Totp(&code), &meta(), None, late).await, Err(Error::SignInExpired)));
+        assert_eq!(purge_expired(&ctx.db, late).await.unwrap(), 1);
+    }
+    crate::db_test!(half_finished_sign_in_expires);
+
+    async fn a_backup_code_completes_the_second_step_once(t: TestDb) {
+        let ctx = t.ctx();
+        let user = testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        enrol_totp(&ctx, &user, now).await;
+        let codes = backup_codes::regenerate(&ctx, user.id, now).await.unwrap();
+        let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await.unwrap());
+        assert_eq!(next.options, vec![Method::Totp, Method::BackupCode]);
+        assert!(matches!(
+            verify(&ctx, &token, Proof::BackupCode("not a code"), &meta(), None, now).await,
+            Err(Error::Invalid { field: "code", .. })
+        ));
+        let o = verify(&ctx, &token, Proof::BackupCode(&codes[0]), &meta(), None, now).await.unwrap();
+        assert_eq!(session_amr(&ctx, o, now).await, ["pwd", "otp", "mfa"]);
+        let (token, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await.unwrap());
+        assert!(verify(&ctx, &token, Proof::BackupCode(&codes[0]), &meta(), None, now).await.is_err(), "spent");
+        assert_eq!(backup_codes::status(&ctx.db, user.id).await.unwrap().remaining, 9);
+    }
+    crate::db_test!(a_backup_code_completes_the_second_step_once);
+
+    /// Registers a software passkey for `user`; returns the authenticator.
+    async fn soft_passkey(ctx: &Ctx, user: &entity::users::Model, now: DateTime<Utc>) -> SoftPasskey {
+        let mut key = SoftPasskey::new(true);
+        let (ceremony, ccr) = passkeys::start_registration(ctx, user, "Alice", now).await.unwrap();
+        let reg = key.do_registration(origin(), ccr).unwrap();
+        passkeys::finish_registration(ctx, user.id, ceremony, "Laptop", &reg, now).await.unwrap();
+        key
+    }
+
+    /// The software authenticator has no resident keys: the test plays the
+    /// browser's part by naming the credential and returning the user handle.
+    fn discoverable_assertion(key: &mut SoftPasskey, mut rcr: RequestChallengeResponse, cred: &passkeys_row::Model) -> PublicKeyCredential {
+        use base64::Engine as _;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&cred.credential_id).unwrap();
+        rcr.public_key.allow_credentials =
+            vec![webauthn_rs_proto::AllowCredentials { type_: "public-key".into(), id: raw.into(), transports: None }];
+        let mut assertion = key.do_authentication(origin(), rcr).unwrap();
+        assertion.response.user_handle = Some(cred.user_id.as_bytes().to_vec().into());
+        assertion
+    }
+    use entity::passkeys as passkeys_row;
+
+    async fn a_passkey_alone_signs_in_even_with_totp_enrolled(t: TestDb) {
+        let ctx = t.ctx();
+        let user = testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        enrol_totp(&ctx, &user, now).await;
+        let mut key = soft_passkey(&ctx, &user, now).await;
+        let row = passkeys::list(&ctx.db, user.id).await.unwrap().remove(0);
+        let (ceremony, rcr) = start_passkey(&ctx, false, &meta(), now).await.unwrap();
+        let assertion = discoverable_assertion(&mut key, rcr, &row);
+        let o = with_passkey(&ctx, ceremony, &assertion, Device::default(), &meta(), None, now).await.unwrap();
+        assert_eq!(session_amr(&ctx, o, now).await, ["hwk", "user", "mfa"]);
+        assert_eq!(passkeys::list(&ctx.db, user.id).await.unwrap()[0].last_used_at, Some(now));
+        // Threat: replay of a captured assertion. The ceremony is one-shot.
+        assert!(matches!(with_passkey(&ctx, ceremony, &assertion, Device::default(), &meta(), None, now).await, Err(Error::CeremonyExpired)));
+    }
+    crate::db_test!(a_passkey_alone_signs_in_even_with_totp_enrolled);
+
+    /// Threat: a credential of one person presented as another's.
+    async fn another_persons_passkey_is_refused_as_a_second_step(t: TestDb) {
+        let ctx = t.ctx();
+        let alice = testing::user(&ctx, "alice", false).await;
+        let bob = testing::user(&ctx, "bob", false).await;
+        let now = testing::t0();
+        // Alice's flow asks for a second step because she has TOTP; she
+        // also has a passkey. Bob's passkey must not satisfy her step.
+        enrol_totp(&ctx, &alice, now).await;
+        let _alice_key = soft_passkey(&ctx, &alice, now).await;
+        let mut bob_key = soft_passkey(&ctx, &bob, now).await;
+        let bob_row = passkeys::list(&ctx.db, bob.id).await.unwrap().remove(0);
+        // A flow where step 2 offers a passkey.
+        let mut flow = Flow::default_my_account();
+        flow.steps[1].options.push(Method::Passkey);
+        flows::save(&ctx.db, flows::MY_ACCOUNT, &flow, None, now).await.unwrap();
+        let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await.unwrap());
+        assert!(next.options.contains(&Method::Passkey));
+        let (ceremony, rcr) = start_passkey_step(&ctx, &token, now).await.unwrap();
+        let assertion = discoverable_assertion(&mut bob_key, rcr, &bob_row);
+        let r = verify(&ctx, &token, Proof::Passkey { ceremony, credential: &assertion }, &meta(), None, now).await;
+        assert!(matches!(r, Err(Error::Invalid { field: "passkey", .. })), "{r:?}");
+        assert_eq!(pending(&ctx, &token, now).await.unwrap().failures_left, MAX_FAILURES - 1);
+    }
+    crate::db_test!(another_persons_passkey_is_refused_as_a_second_step);
+
+    #[test]
+    fn amr_lists_each_value_once_and_mfa_for_two_factors() {
+        assert_eq!(amr(&[Method::Password]), ["pwd"]);
+        assert_eq!(amr(&[Method::Password, Method::Totp]), ["pwd", "otp", "mfa"]);
+        assert_eq!(amr(&[Method::Passkey]), ["hwk", "user", "mfa"]);
+    }
+}
