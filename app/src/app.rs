@@ -4,7 +4,8 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::components::{AccountLayout, NotFound};
-use crate::features::auth::view::{LoginPage, SetupPage};
+use crate::features::auth::view::{LoginPage, SetupPage, VerifyPage};
+use crate::features::security::view::SecurityPage;
 use crate::features::profile::view::{OverviewPage, PersonalInfoPage};
 
 /// The HTML document around the app. The server renders it; the browser
@@ -42,10 +43,12 @@ pub fn App() -> impl IntoView {
                 // Async rendering: every page arrives complete, so it works
                 // with JavaScript off (no out-of-order streaming to reassemble).
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/login/verify") view=VerifyPage ssr=SsrMode::Async/>
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/myaccount") view=AccountLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/personal-info") view=PersonalInfoPage ssr=SsrMode::Async/>
+                    <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -109,9 +109,9 @@ pub async fn finish_registration(
 /// `conditional`, the browser offers passkeys in the username field's autofill.
 pub async fn start_discoverable(ctx: &Ctx, conditional: bool, now: DateTime<Utc>) -> Result<(Uuid, RequestChallengeResponse)> {
     let (mut rcr, state) = ctx.webauthn.start_discoverable_authentication().map_err(|e| Error::Internal(format!("webauthn: {e}")))?;
-    if conditional {
-        rcr.mediation = Some(webauthn_rs_proto::Mediation::Conditional);
-    }
+    // webauthn-rs always asks for conditional mediation; a modal request (the
+    // "Sign in with a passkey" button) must not carry it.
+    rcr.mediation = conditional.then_some(webauthn_rs_proto::Mediation::Conditional);
     let id = ceremonies::put(&ctx.db, None, Kind::PasskeyDiscoverable, &state, ceremonies::TTL, now).await?;
     Ok((id, rcr))
 }

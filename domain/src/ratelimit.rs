@@ -45,6 +45,9 @@ pub struct RateLimits {
     pub setup_ip: Limit,
     /// Second-factor and re-authentication attempts per account.
     pub second_factor: Limit,
+    /// Username-less passkey sign-ins started per client IP (each stores a
+    /// ceremony; the sign-in page starts one per load for autofill).
+    pub passkey_start_ip: Limit,
 }
 
 impl Default for RateLimits {
@@ -54,6 +57,7 @@ impl Default for RateLimits {
             login_account: Limit::new(10, Duration::from_secs(30)),
             setup_ip: Limit::new(10, Duration::from_secs(10)),
             second_factor: Limit::new(10, Duration::from_secs(30)),
+            passkey_start_ip: Limit::new(60, Duration::from_secs(1)),
         }
     }
 }
@@ -65,6 +69,7 @@ impl RateLimits {
         self.login_account.retain_recent();
         self.setup_ip.retain_recent();
         self.second_factor.retain_recent();
+        self.passkey_start_ip.retain_recent();
     }
 }
 

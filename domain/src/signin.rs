@@ -189,7 +189,7 @@ pub async fn with_password(
 /// Starts a username-less passkey sign-in (see [`passkeys::start_discoverable`]).
 pub async fn start_passkey(ctx: &Ctx, conditional: bool, meta: &ClientMeta, now: DateTime<Utc>) -> Result<(Uuid, RequestChallengeResponse)> {
     if let Some(ip) = &meta.ip {
-        ctx.limits.login_ip.check(ip)?;
+        ctx.limits.passkey_start_ip.check(ip)?;
     }
     passkeys::start_discoverable(ctx, conditional, now).await
 }
@@ -580,6 +580,25 @@ mod tests {
         assert_eq!(pending(&ctx, &token, now).await.unwrap().failures_left, MAX_FAILURES - 1);
     }
     crate::db_test!(another_persons_passkey_is_refused_as_a_second_step);
+
+    async fn a_new_device_rule_asks_only_unknown_browsers(t: TestDb) {
+        let ctx = t.ctx();
+        let user = testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let secret = enrol_totp(&ctx, &user, now).await;
+        let mut flow = Flow::default_my_account();
+        flow.steps[1].when = proto::flow::Condition::IfNewDevice;
+        flows::save(&ctx.db, flows::MY_ACCOUNT, &flow, None, now).await.unwrap();
+        let later = now + chrono::Duration::seconds(30);
+        let (token, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await.unwrap());
+        let code = totp::code_at(&secret, later).unwrap();
+        assert!(matches!(verify(&ctx, &token, Proof::Totp(&code), &meta(), None, later).await.unwrap(), Outcome::Complete(_)));
+        // The browser now carries a signed "alice signed in here" entry.
+        let known = Device { known_cookie: Some(crate::devices::remember(&ctx.keys, None, user.id)) };
+        let o = with_password(&ctx, "alice", PASSWORD, known, &meta(), None, later).await.unwrap();
+        assert_eq!(session_amr(&ctx, o, later).await, ["pwd"]);
+    }
+    crate::db_test!(a_new_device_rule_asks_only_unknown_browsers);
 
     #[test]
     fn amr_lists_each_value_once_and_mfa_for_two_factors() {

@@ -167,12 +167,21 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     let built = build(&config, Arc::new(domain::clock::SystemClock)).await?;
     announce_setup(&built.services, &config.public_url.origin).await?;
-    let limits = built.services.ctx.limits.clone();
+    let ctx = built.services.ctx.clone();
     tokio::spawn(async move {
+        // Housekeeping: forget idle rate-limit keys, and delete expired
+        // ceremonies and half-finished sign-ins (they are refused anyway).
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            limits.retain_recent();
+            ctx.limits.retain_recent();
+            let now = ctx.now();
+            if let Err(e) = domain::ceremonies::purge_expired(&ctx.db, now).await {
+                tracing::warn!(error = %e, "purging expired ceremonies failed");
+            }
+            if let Err(e) = domain::signin::purge_expired(&ctx.db, now).await {
+                tracing::warn!(error = %e, "purging expired sign-ins failed");
+            }
         }
     });
     let listener = tokio::net::TcpListener::bind(config.listen)

@@ -39,6 +39,7 @@ pub fn AccountLayout() -> impl IntoView {
             <nav class="shell__nav" aria-label="My Account">
                 <A href=routes::ACCOUNT exact=true>"Overview"</A>
                 <A href=routes::PERSONAL_INFO>"Personal info"</A>
+                <A href=routes::SECURITY>"Security"</A>
             </nav>
             <main class="shell__main" id="main" tabindex="-1">
                 <Outlet/>

@@ -22,3 +22,12 @@ pub fn hard_navigate(url: &str) {
     #[cfg(not(feature = "hydrate"))]
     let _ = url;
 }
+
+/// False in the server's HTML and until the app has hydrated in the browser:
+/// hides controls that need JavaScript (e.g. passkeys) when it is off.
+pub fn hydrated() -> leptos::prelude::ReadSignal<bool> {
+    use leptos::prelude::*;
+    let (ready, set_ready) = signal(false);
+    Effect::new(move |_| set_ready.set(true));
+    ready
+}

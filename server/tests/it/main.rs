@@ -9,5 +9,6 @@ mod auth;
 mod cli;
 mod edge;
 mod profile;
+mod security;
 mod sessions;
 mod setup;

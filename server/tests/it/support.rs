@@ -195,3 +195,20 @@ macro_rules! it_test {
         }
     };
 }
+
+/// The value a response sets for the cookie `name`: `Some("")` when it
+/// clears it, `None` when it does not mention it.
+pub fn set_cookie_value(r: &Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    r.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&prefix))
+        .map(cookie_token)
+}
+
+/// The message a 400 answer (`{"Invalid": [{field, message}, …]}`) gives for `field`.
+pub fn field_message(body: &Value, field: &str) -> Option<String> {
+    body["Invalid"].as_array()?.iter().find(|e| e["field"] == field).and_then(|e| e["message"].as_str()).map(str::to_owned)
+}

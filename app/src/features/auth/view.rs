@@ -2,9 +2,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{CreateFirstAdmin, Login, Logout, get_setup_info};
+use super::api::{
+    CancelSignIn, CreateFirstAdmin, Login, Logout, VerifySignIn, finish_passkey_sign_in, finish_passkey_step, get_pending_sign_in,
+    get_setup_info, start_passkey_sign_in, start_passkey_step,
+};
+use crate::features::passkeys;
+use proto::flow::Method;
 use super::types::SetupState;
-use crate::components::{Alert, AlertKind, ErrorAlert, Spinner, TextField, hard_navigate};
+use crate::components::{Alert, AlertKind, ErrorAlert, Spinner, TextField, hard_navigate, hydrated};
 use crate::error::{AppError, message_for};
 use crate::routes;
 use crate::validation::{password_policy_hint, validate_email, validate_new_password, validate_username};
@@ -51,6 +56,49 @@ pub fn LoginPage() -> impl IntoView {
     let identifier_error = action_field_error(login, "identifier");
     let password_error = action_field_error(login, "password");
     let form_error = action_form_error(login);
+    let passkey_error = RwSignal::new(None::<String>);
+    let passkey_busy = RwSignal::new(false);
+    let js = hydrated();
+    // Offer passkeys in the username field's autofill where the browser can
+    // (conditional mediation); the request waits until the person picks one.
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            if !passkeys::conditional_available().await {
+                return;
+            }
+            if let Ok(c) = start_passkey_sign_in(true).await
+                && let Ok(credential) = passkeys::get_conditional(&c.options).await
+            {
+                passkey_busy.set(true);
+                match finish_passkey_sign_in(c.ceremony, credential, Some(next_untracked(query))).await {
+                    Ok(target) => hard_navigate(&target),
+                    Err(e) => {
+                        passkey_busy.set(false);
+                        passkey_error.set(Some(e.to_string()));
+                    }
+                }
+            }
+        });
+    });
+    let sign_in_with_passkey = move |_| {
+        passkey_error.set(None);
+        passkey_busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = async {
+                let c = start_passkey_sign_in(false).await.map_err(|e| e.to_string())?;
+                let credential = passkeys::get(&c.options).await?;
+                finish_passkey_sign_in(c.ceremony, credential, Some(next_untracked(query))).await.map_err(|e| e.to_string())
+            }
+            .await;
+            match result {
+                Ok(target) => hard_navigate(&target),
+                Err(message) => {
+                    passkey_busy.set(false);
+                    passkey_error.set(Some(message));
+                }
+            }
+        });
+    };
     view! {
         <Title text="Sign in"/>
         <main class="center-page">
@@ -65,7 +113,7 @@ pub fn LoginPage() -> impl IntoView {
                         label="Username or email"
                         name="identifier"
                         id="login-identifier"
-                        autocomplete="username"
+                        autocomplete="username webauthn"
                         autofocus=true
                         error=Signal::derive(identifier_error)
                     />
@@ -81,8 +129,166 @@ pub fn LoginPage() -> impl IntoView {
                         {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                     </button>
                 </ActionForm>
+                <div class="divider" role="separator"><span>"or"</span></div>
+                {move || passkey_error.get().map(|m| view! { <Alert kind=AlertKind::Error message=m/> })}
+                <button
+                    class="button button--wide"
+                    hidden=move || !js.get()
+                    type="button"
+                    data-testid="passkey-sign-in"
+                    on:click=sign_in_with_passkey
+                    disabled=move || passkey_busy.get()
+                >
+                    {move || if passkey_busy.get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }}
+                </button>
+                <noscript><p class="muted">"Signing in with a passkey needs JavaScript."</p></noscript>
             </div>
         </main>
+    }
+}
+
+fn next_untracked(query: Memo<leptos_router::params::ParamsMap>) -> String {
+    query.with_untracked(|q| q.get("next").unwrap_or_default())
+}
+
+/// `/login/verify`: the next step of a sign-in, showing only the options the
+/// flow offers at this step and the person has.
+#[component]
+pub fn VerifyPage() -> impl IntoView {
+    let pending = Resource::new(|| (), |_| get_pending_sign_in());
+    let query = use_query_map();
+    view! {
+        <Title text="Confirm it's you"/>
+        <main class="center-page">
+            <div class="card auth-card">
+                <p class="brand">"Latchkey"</p>
+                <Suspense fallback=|| view! { <Spinner/> }>
+                    {move || Suspend::new(async move {
+                        match pending.await {
+                            Ok(p) => view! { <VerifyStep pending=p query=query/> }.into_any(),
+                            Err(e) => view! {
+                                <h1>"Sign in"</h1>
+                                <ErrorAlert error=e/>
+                                <p><a class="button button--primary" href=routes::LOGIN>"Start again"</a></p>
+                            }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </div>
+        </main>
+    }
+}
+
+#[component]
+fn VerifyStep(pending: super::types::PendingSignIn, query: Memo<leptos_router::params::ParamsMap>) -> impl IntoView {
+    let next = move || query.read().get("next").unwrap_or_default();
+    let verify = ServerAction::<VerifySignIn>::new();
+    let cancel = ServerAction::<CancelSignIn>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = verify.value().get() {
+            hard_navigate(&target);
+        }
+        if let Some(Ok(target)) = cancel.value().get() {
+            hard_navigate(&target);
+        }
+    });
+    let code_error = action_field_error(verify, "code");
+    let form_error = action_form_error(verify);
+    // Which form was sent last, so its field shows the answer.
+    let last = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(i) = verify.input().get() {
+            last.set(Some(i.method));
+        }
+    });
+    let last_method = move || last.get();
+    let error_for = move |method: &'static str| {
+        Signal::derive(move || if last_method().as_deref() == Some(method) { code_error() } else { None })
+    };
+    // Without JavaScript the server's redirect brings the error back but not
+    // which form was sent: show it above the forms instead of not at all.
+    let unplaced_code_error = move || if last_method().is_none() { code_error() } else { None };
+    let passkey_error = RwSignal::new(None::<String>);
+    let passkey_busy = RwSignal::new(false);
+    let js = hydrated();
+    let use_passkey = move |_| {
+        passkey_error.set(None);
+        passkey_busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = async {
+                let c = start_passkey_step().await.map_err(|e| e.to_string())?;
+                let credential = passkeys::get(&c.options).await?;
+                finish_passkey_step(c.ceremony, credential, Some(next_untracked(query))).await.map_err(|e| e.to_string())
+            }
+            .await;
+            match result {
+                Ok(target) => hard_navigate(&target),
+                Err(message) => {
+                    passkey_busy.set(false);
+                    passkey_error.set(Some(message));
+                }
+            }
+        });
+    };
+    let options = pending.options.clone();
+    let first = options.first().copied();
+    let show_totp = options.contains(&Method::Totp);
+    let show_backup = options.contains(&Method::BackupCode);
+    let show_passkey = options.contains(&Method::Passkey);
+    let show_password = options.contains(&Method::Password);
+    view! {
+        <h1>"Confirm it's you"</h1>
+        <p class="muted" data-testid="verify-step">
+            {format!("Step {} of {} · Signing in as {}", pending.step, pending.steps, pending.display_name)}
+        </p>
+        {move || form_error().map(|e| view! { <ErrorAlert error=e/> })}
+        {move || unplaced_code_error().map(|m| view! { <Alert kind=AlertKind::Error message=m/> })}
+        {show_totp.then(|| view! {
+            <section class="verify-option" aria-labelledby="verify-totp">
+                <h2 id="verify-totp">"Authenticator app"</h2>
+                <ActionForm action=verify>
+                    <input type="hidden" name="method" value="totp"/>
+                    <input type="hidden" name="next" value=next/>
+                    <TextField label="6-digit code" name="code" id="verify-totp-code" inputmode="numeric"
+                        autocomplete="one-time-code" autofocus=first == Some(Method::Totp) required=true
+                        hint="Open your authenticator app and type the code it shows for Latchkey."
+                        error=error_for("totp")/>
+                    <button class="button button--primary button--wide" type="submit" disabled=move || verify.pending().get()>"Verify"</button>
+                </ActionForm>
+            </section>
+        })}
+        {show_passkey.then(|| view! {
+            <section class="verify-option" aria-labelledby="verify-passkey">
+                <h2 id="verify-passkey">"Passkey"</h2>
+                {move || passkey_error.get().map(|m| view! { <Alert kind=AlertKind::Error message=m/> })}
+                <button class="button button--wide" hidden=move || !js.get() type="button" data-testid="verify-passkey" on:click=use_passkey
+                    disabled=move || passkey_busy.get()>
+                    {move || if passkey_busy.get() { "Waiting for your passkey…" } else { "Use a passkey" }}
+                </button>
+                <noscript><p class="muted">"Using a passkey needs JavaScript."</p></noscript>
+            </section>
+        })}
+        {show_backup.then(|| view! {
+            <section class="verify-option" aria-labelledby="verify-backup">
+                <h2 id="verify-backup">"Backup code"</h2>
+                <ActionForm action=verify>
+                    <input type="hidden" name="method" value="backup_code"/>
+                    <input type="hidden" name="next" value=next/>
+                    <TextField label="Backup code" name="code" id="verify-backup-code" autocomplete="off"
+                        autofocus=first == Some(Method::BackupCode)
+                        hint="One of the codes you saved, like abcd-2345. Each works once."
+                        error=error_for("backup_code")/>
+                    <button class="button button--wide" type="submit" disabled=move || verify.pending().get()>"Use backup code"</button>
+                </ActionForm>
+            </section>
+        })}
+        {show_password.then(|| view! {
+            <Alert kind=AlertKind::Info message="This step asks for your password again: sign in from the start."/>
+        })}
+        <p class="muted small">{format!("{} wrong answers allowed before you must start again.", pending.failures_left)}</p>
+        <ActionForm action=cancel>
+            <button class="button button--quiet" type="submit">"Cancel and start again"</button>
+        </ActionForm>
     }
 }
 

@@ -10,7 +10,7 @@ fn activity_label(kind: &str) -> &'static str {
         "signed_in" => "Signed in",
         "sign_in_failed" => "Failed sign-in",
         "second_factor_failed" => "Wrong second-factor code or passkey",
-        "sign_in_abandoned" => "Sign-in stopped after too many wrong answers",
+        "sign_in_abandoned" => "Sign-in stopped",
         "reauthenticated" => "Confirmed it's you",
         "reauth_failed" => "Failed to confirm it's you",
         "totp_added" => "Authenticator app added",

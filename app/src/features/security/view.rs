@@ -1,0 +1,508 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::api::*;
+use super::types::*;
+use crate::components::{Alert, AlertKind, ErrorAlert, Spinner, TextField};
+use crate::error::{AppError, message_for};
+use crate::features::passkeys;
+
+/// Shared by the page's sections: asks for a fresh proof when the server
+/// says the last one is too old, then retries the action that needed it.
+#[derive(Clone, Copy)]
+struct Page {
+    /// The action to retry once the person confirmed it's them.
+    retry: RwSignal<Option<Callback<()>>>,
+    /// Bumped to reload the page's data.
+    version: RwSignal<u32>,
+    notice: RwSignal<Option<String>>,
+}
+
+impl Page {
+    fn reload(&self) {
+        self.version.update(|v| *v += 1);
+    }
+
+    /// Handles a server answer: a re-authentication request keeps `run` for
+    /// later; other errors go to `error`.
+    fn handle<T>(&self, result: Result<T, AppError>, run: Callback<()>, error: RwSignal<Option<AppError>>) -> Option<T> {
+        match result {
+            Ok(v) => {
+                error.set(None);
+                Some(v)
+            }
+            Err(AppError::ReauthRequired) => {
+                self.retry.set(Some(run));
+                None
+            }
+            Err(e) => {
+                error.set(Some(e));
+                None
+            }
+        }
+    }
+}
+
+/// A callback that can hand itself to what it starts, so an action
+/// interrupted by "confirm it's you" can be retried afterwards.
+fn retryable(f: impl Fn(Callback<()>) + Send + Sync + 'static) -> Callback<()> {
+    let me = StoredValue::new(None::<Callback<()>>);
+    let cb = Callback::new(move |()| {
+        if let Some(this) = me.get_value() {
+            f(this)
+        }
+    });
+    me.set_value(Some(cb));
+    cb
+}
+
+/// `/myaccount/security`: passkeys, authenticator apps, backup codes and
+/// recent security activity.
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    let page = Page { retry: RwSignal::new(None), version: RwSignal::new(0), notice: RwSignal::new(None) };
+    let data = Resource::new(move || page.version.get(), |_| get_security());
+    view! {
+        <Title text="Security"/>
+        <h1>"Security"</h1>
+        <p class="muted">"How you sign in, and what happened on your account lately."</p>
+        <noscript><p class="alert alert--info">"Adding or removing passkeys, apps and codes needs JavaScript."</p></noscript>
+        <div class="status-slot">{move || page.notice.get().map(|m| view! { <Alert kind=AlertKind::Success message=m/> })}</div>
+        <Transition fallback=|| view! { <Spinner label="Loading…"/> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(sec) => view! {
+                        <ReauthPanel page=page options=sec.reauth.clone()/>
+                        <PasskeysSection page=page items=sec.passkeys.clone()/>
+                        <TotpSection page=page items=sec.totp.clone()/>
+                        <BackupCodesSection page=page info=sec.backup_codes.clone()/>
+                        <ActivitySection items=sec.activity.clone()/>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Inline "confirm it's you": password, authenticator code or passkey.
+#[component]
+fn ReauthPanel(page: Page, options: ReauthOptions) -> impl IntoView {
+    let secret = RwSignal::new(String::new());
+    let method = RwSignal::new(if options.password { "password" } else { "totp" });
+    let error = RwSignal::new(None::<AppError>);
+    let busy = RwSignal::new(false);
+    let done = move || {
+        busy.set(false);
+        secret.set(String::new());
+        if let Some(run) = page.retry.get_untracked() {
+            page.retry.set(None);
+            run.run(());
+        }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            match reauthenticate(method.get_untracked().to_owned(), secret.get_untracked()).await {
+                Ok(()) => done(),
+                Err(e) => {
+                    busy.set(false);
+                    error.set(Some(e));
+                }
+            }
+        });
+    };
+    let with_passkey = move |_| {
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let result = async {
+                let c = start_reauth_passkey().await?;
+                let credential = passkeys::get(&c.options).await.map_err(AppError::Refused)?;
+                finish_reauth_passkey(c.ceremony, credential).await
+            }
+            .await;
+            match result {
+                Ok(()) => done(),
+                Err(e) => {
+                    busy.set(false);
+                    error.set(Some(e));
+                }
+            }
+        });
+    };
+    let field_error = Signal::derive(move || {
+        error.get().and_then(|e| message_for(e.field_errors(), "password").or_else(|| message_for(e.field_errors(), "code")))
+    });
+    let other_error = move || error.get().filter(|e| e.field_errors().is_empty());
+    let (has_password, has_totp, has_passkey) = (options.password, options.totp, options.passkey);
+    view! {
+        <Show when=move || page.retry.get().is_some()>
+            <section class="card reauth" aria-labelledby="reauth-title" data-testid="reauth">
+                <h2 id="reauth-title">"Confirm it's you"</h2>
+                <p class="muted">"For your safety, this change needs a fresh sign-in proof. It then stays valid for a few minutes."</p>
+                {move || other_error().map(|e| view! { <ErrorAlert error=e/> })}
+                <form on:submit=submit novalidate>
+                    // Type-erased (into_any), like the rename form below: keeps the
+                    // view type within the compiler's query depth in `server`.
+                    {(has_password && has_totp).then(|| view! {
+                        <div class="segmented" role="radiogroup" aria-label="Confirm with">
+                            <label><input type="radio" name="reauth-method" checked=move || method.get() == "password"
+                                on:change=move |_| method.set("password")/>" Password"</label>
+                            <label><input type="radio" name="reauth-method" checked=move || method.get() == "totp"
+                                on:change=move |_| method.set("totp")/>" Authenticator code"</label>
+                        </div>
+                    }.into_any())}
+                    {move || if method.get() == "password" && has_password {
+                        view! { <TextField label="Your password" name="password" id="reauth-password" kind="password"
+                            autocomplete="current-password" autofocus=true error=field_error
+                            value=secret controlled=true on_input=move |v| secret.set(v)/> }.into_any()
+                    } else if has_totp {
+                        view! { <TextField label="Code from your authenticator app" name="code" id="reauth-code" inputmode="numeric"
+                            autocomplete="one-time-code" autofocus=true error=field_error
+                            value=secret controlled=true on_input=move |v| secret.set(v)/> }.into_any()
+                    } else {
+                        ().into_any()
+                    }}
+                    <div class="form-actions">
+                        {(has_password || has_totp).then(|| view! {
+                            <button class="button button--primary" type="submit" disabled=move || busy.get()>"Confirm"</button>
+                        })}
+                        {has_passkey.then(|| view! {
+                            <button class="button" type="button" on:click=with_passkey disabled=move || busy.get()>"Use a passkey"</button>
+                        })}
+                        <button class="button button--quiet" type="button" on:click=move |_| page.retry.set(None)>"Cancel"</button>
+                    </div>
+                </form>
+            </section>
+        </Show>
+    }
+}
+
+#[component]
+fn PasskeysSection(page: Page, items: Vec<Credential>) -> impl IntoView {
+    let name = RwSignal::new(String::from("Passkey"));
+    let error = RwSignal::new(None::<AppError>);
+    let busy = RwSignal::new(false);
+    let add = retryable(move |this| {
+        error.set(None);
+        if let Err(e) = crate::validation::validate_credential_name(&name.get_untracked()) {
+            error.set(Some(AppError::Invalid(vec![e])));
+            return;
+        }
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let result = async {
+                let c = start_passkey_registration().await?;
+                let credential = passkeys::create(&c.options).await.map_err(AppError::Refused)?;
+                finish_passkey_registration(c.ceremony, name.get_untracked(), credential).await
+            }
+            .await;
+            busy.set(false);
+            if page.handle(result, this, error).is_some() {
+                page.notice.set(Some(format!("Passkey “{}” added.", name.get_untracked())));
+                page.reload();
+            }
+        });
+    });
+    let count = items.len();
+    view! {
+        <section class="card security-section" aria-labelledby="passkeys-title" data-testid="passkeys">
+            <h2 id="passkeys-title">"Passkeys"</h2>
+            <p class="muted">"Sign in with your fingerprint, face or device PIN instead of a password. Passkeys can't be phished."</p>
+            {(count == 0).then(|| view! { <p class="empty">"No passkeys yet."</p> })}
+            <ul class="cred-list">
+                {items.into_iter().map(|c| view! { <CredentialRow page=page item=c kind=CredKind::Passkey/> }).collect_view()}
+            </ul>
+            {move || error.get().filter(|e| e.field_errors().is_empty()).map(|e| view! { <ErrorAlert error=e/> })}
+            <form class="inline-form" on:submit=move |ev| { ev.prevent_default(); add.run(()); } novalidate>
+                <TextField label="Name for a new passkey" name="name" id="passkey-name" value=name controlled=true
+                    on_input=move |v| name.set(v)
+                    error=Signal::derive(move || error.get().and_then(|e| message_for(e.field_errors(), "name")))/>
+                <button class="button button--primary" type="submit" data-testid="add-passkey" disabled=move || busy.get()>
+                    {move || if busy.get() { "Waiting for your device…" } else { "Add a passkey" }}
+                </button>
+            </form>
+        </section>
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CredKind {
+    Passkey,
+    Totp,
+}
+
+/// One passkey or authenticator app: rename inline, remove after confirming.
+#[component]
+fn CredentialRow(page: Page, item: Credential, kind: CredKind) -> impl IntoView {
+    let editing = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let name = RwSignal::new(item.name.clone());
+    let error = RwSignal::new(None::<AppError>);
+    let id = StoredValue::new(item.id.clone());
+    let shown_name = item.name.clone();
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        leptos::task::spawn_local(async move {
+            let (id, n) = (id.get_value(), name.get_untracked());
+            let r = match kind {
+                CredKind::Passkey => rename_passkey(id, n).await,
+                CredKind::Totp => rename_totp(id, n).await,
+            };
+            match r {
+                Ok(()) => {
+                    editing.set(false);
+                    page.reload();
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let remove = retryable(move |this| {
+        leptos::task::spawn_local(async move {
+            let r = match kind {
+                CredKind::Passkey => remove_passkey(id.get_value()).await,
+                CredKind::Totp => remove_totp(id.get_value()).await,
+            };
+            if page.handle(r, this, error).is_some() {
+                confirming.set(false);
+                page.notice.set(Some(format!("Removed “{}”.", name.get_untracked())));
+                page.reload();
+            }
+        });
+    });
+    let what = if kind == CredKind::Passkey { "passkey" } else { "authenticator app" };
+    view! {
+        <li class="cred" data-testid="credential">
+            <div class="cred__main">
+                <Show when=move || editing.get() fallback={
+                    let shown_name = shown_name.clone();
+                    move || view! { <strong class="cred__name">{shown_name.clone()}</strong> }
+                }>
+                    // Type-erased (into_any): the nested view type otherwise overflows
+                    // the compiler's query depth when `server` builds the page.
+                    {view! {
+                        <form class="inline-form" on:submit=save novalidate>
+                            <TextField label="Name" name="name" id=format!("rename-{}", id.get_value()) value=name controlled=true
+                                on_input=move |v| name.set(v)
+                                error=Signal::derive(move || error.get().and_then(|e| message_for(e.field_errors(), "name")))/>
+                            <button class="button button--primary" type="submit">"Save"</button>
+                            <button class="button button--quiet" type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
+                        </form>
+                    }.into_any()}
+                </Show>
+                <p class="muted small">
+                    {format!("Added {} · Last used {}", item.created, item.last_used)}
+                    {item.synced.then_some(" · Synced")}
+                </p>
+                {move || error.get().filter(|e| e.field_errors().is_empty()).map(|e| view! { <ErrorAlert error=e/> })}
+            </div>
+            <div class="cred__actions">
+                <Show when=move || !editing.get() && !confirming.get()>
+                    <button class="button button--quiet" type="button" on:click=move |_| editing.set(true)>"Rename"</button>
+                    <button class="button button--danger" type="button" on:click=move |_| confirming.set(true)>"Remove"</button>
+                </Show>
+                <Show when=move || confirming.get()>
+                    <span class="confirm">{format!("Remove this {what}?")}</span>
+                    <button class="button button--danger" type="button" data-testid="confirm-remove" on:click=move |_| remove.run(())>
+                        "Yes, remove"
+                    </button>
+                    <button class="button button--quiet" type="button" on:click=move |_| confirming.set(false)>"Keep"</button>
+                </Show>
+            </div>
+        </li>
+    }
+}
+
+#[component]
+fn TotpSection(page: Page, items: Vec<Credential>) -> impl IntoView {
+    let enrolment = RwSignal::new(None::<TotpEnrolment>);
+    let error = RwSignal::new(None::<AppError>);
+    let code = RwSignal::new(String::new());
+    let name = RwSignal::new(String::from("Phone"));
+    let busy = RwSignal::new(false);
+    let start = retryable(move |this| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let r = start_totp_enrolment().await;
+            busy.set(false);
+            if let Some(e) = page.handle(r, this, error) {
+                enrolment.set(Some(e));
+            }
+        });
+    });
+    let finish = retryable(move |this| {
+        let Some(e) = enrolment.get_untracked() else { return };
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let r = finish_totp_enrolment(e.ceremony.clone(), code.get_untracked(), name.get_untracked()).await;
+            busy.set(false);
+            if page.handle(r, this, error).is_some() {
+                enrolment.set(None);
+                code.set(String::new());
+                page.notice.set(Some("Authenticator app added. You'll be asked for a code when you sign in.".into()));
+                page.reload();
+            }
+        });
+    });
+    let field = move |f: &'static str| Signal::derive(move || error.get().and_then(|e| message_for(e.field_errors(), f)));
+    let has_any = !items.is_empty();
+    view! {
+        <section class="card security-section" aria-labelledby="totp-title" data-testid="totp">
+            <h2 id="totp-title">"Authenticator app"</h2>
+            <p class="muted">"Codes from an app such as Google Authenticator, 1Password or Aegis, asked for after your password."</p>
+            {(!has_any).then(|| view! { <p class="empty">"No authenticator app set up."</p> })}
+            <ul class="cred-list">
+                {items.into_iter().map(|c| view! { <CredentialRow page=page item=c kind=CredKind::Totp/> }).collect_view()}
+            </ul>
+            {move || error.get().filter(|e| e.field_errors().is_empty()).map(|e| view! { <ErrorAlert error=e/> })}
+            {move || match enrolment.get() {
+                None => view! {
+                    <button class="button button--primary" type="button" data-testid="totp-start" on:click=move |_| start.run(())
+                        disabled=move || busy.get()>
+                        {if has_any { "Add another app" } else { "Set up an authenticator app" }}
+                    </button>
+                }.into_any(),
+                Some(e) => view! {
+                    <div class="enrol" data-testid="totp-enrol">
+                        <ol class="steps">
+                            <li>"Scan this QR code with your app, or type the key."</li>
+                        </ol>
+                        <img class="qr" src=e.qr_data_uri.clone() alt="QR code for your authenticator app" width="200" height="200"/>
+                        <p class="small">"Key: "<code class="secret" data-testid="totp-secret">{e.secret_base32.clone()}</code></p>
+                        <details class="small"><summary>"Setup link"</summary><code class="secret" data-testid="totp-uri">{e.otpauth_uri.clone()}</code></details>
+                        <form class="form-grid" on:submit=move |ev| { ev.prevent_default(); finish.run(()); } novalidate>
+                            <TextField label="Name" name="name" id="totp-name" value=name controlled=true
+                                on_input=move |v| name.set(v) error=field("name")/>
+                            <TextField label="Code shown in the app" name="code" id="totp-code" inputmode="numeric"
+                                autocomplete="one-time-code" value=code controlled=true on_input=move |v| code.set(v) error=field("code")/>
+                            <div class="form-actions">
+                                <button class="button button--primary" type="submit" data-testid="totp-save" disabled=move || busy.get()>"Save"</button>
+                                <button class="button button--quiet" type="button" on:click=move |_| { enrolment.set(None); error.set(None); }>
+                                    "Cancel"
+                                </button>
+                            </div>
+                        </form>
+                    </div>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+
+/// The codes as a file, for the Download link (works without scripts running).
+fn download_href(codes: &[String]) -> String {
+    let mut text = String::from("Latchkey backup codes\nEach code works once. Keep them somewhere safe.\n\n");
+    for c in codes {
+        text.push_str(c);
+        text.push('\n');
+    }
+    let mut out = String::from("data:text/plain;charset=utf-8,");
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[component]
+fn BackupCodesSection(page: Page, info: BackupCodesInfo) -> impl IntoView {
+    let codes = RwSignal::new(None::<Vec<String>>);
+    let confirming = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let copied = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let generate = retryable(move |this| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let r = generate_backup_codes().await;
+            busy.set(false);
+            if let Some(list) = page.handle(r, this, error) {
+                confirming.set(false);
+                codes.set(Some(list));
+            }
+        });
+    });
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(list) = codes.get_untracked() {
+            let clipboard = window().navigator().clipboard();
+            let _ = clipboard.write_text(&list.join("\n"));
+            copied.set(true);
+        }
+    };
+    let has = info.total > 0;
+    view! {
+        <section class="card security-section" aria-labelledby="backup-title" data-testid="backup-codes">
+            <h2 id="backup-title">"Backup codes"</h2>
+            <p class="muted">"One-time codes for when you don't have your authenticator app."</p>
+            {has.then(|| view! {
+                <p data-testid="backup-remaining">
+                    {format!("{} of {} codes left", info.remaining, info.total)}
+                    {info.created.clone().map(|c| format!(" · created {c}"))}
+                </p>
+            })}
+            {info.low.then(|| view! {
+                <Alert kind=AlertKind::Error message="You are running out of backup codes. Generate new ones and keep them safe."/>
+            })}
+            {move || error.get().map(|e| view! { <ErrorAlert error=e/> })}
+            {move || match codes.get() {
+                Some(list) => view! {
+                    <div class="codes" data-testid="backup-list">
+                        <p><strong>"Save these codes now. They won't be shown again."</strong></p>
+                        <ul class="codes__list">{list.iter().map(|c| view! { <li><code>{c.clone()}</code></li> }).collect_view()}</ul>
+                        <div class="form-actions">
+                            <button class="button" type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+                            <a class="button" href=download_href(&list) download="latchkey-backup-codes.txt">"Download"</a>
+                            <button class="button button--quiet" type="button" on:click=move |_| { codes.set(None); page.reload(); }>
+                                "I saved them"
+                            </button>
+                        </div>
+                    </div>
+                }.into_any(),
+                None if confirming.get() => view! {
+                    <div class="confirm-box" role="alertdialog" aria-labelledby="regen-q">
+                        <p id="regen-q">"New codes replace all your current ones: the old codes stop working at once. Continue?"</p>
+                        <button class="button button--danger" type="button" data-testid="backup-confirm" on:click=move |_| generate.run(())
+                            disabled=move || busy.get()>"Yes, generate new codes"</button>
+                        <button class="button button--quiet" type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                    </div>
+                }.into_any(),
+                None => view! {
+                    <button class="button button--primary" type="button" data-testid="backup-generate" disabled=move || busy.get()
+                        on:click=move |_| if has { confirming.set(true) } else { generate.run(()) }>
+                        {if has { "Generate new codes" } else { "Generate backup codes" }}
+                    </button>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn ActivitySection(items: Vec<Activity>) -> impl IntoView {
+    view! {
+        <section class="card security-section" aria-labelledby="activity-title">
+            <h2 id="activity-title">"Recent security activity"</h2>
+            {if items.is_empty() {
+                view! { <p class="empty">"Nothing yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="activity" data-testid="activity">
+                        <thead><tr><th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"From"</th></tr></thead>
+                        <tbody>
+                            {items.into_iter().map(|a| view! {
+                                <tr><td>{a.when}</td><td>{a.what}</td><td>{a.ip.unwrap_or_default()}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
