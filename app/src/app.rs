@@ -5,8 +5,8 @@ use leptos_router::{SsrMode, path};
 
 use crate::components::{AccountLayout, NotFound};
 use crate::features::auth::view::{LoginPage, SetupPage, VerifyPage};
-use crate::features::security::view::SecurityPage;
 use crate::features::profile::view::{OverviewPage, PersonalInfoPage};
+use crate::features::security::view::SecurityPage;
 
 /// The HTML document around the app. The server renders it; the browser
 /// hydrates `<App/>`.

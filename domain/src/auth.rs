@@ -7,9 +7,9 @@ use entity::users;
 use sea_orm::TransactionTrait;
 
 use crate::sessions::{self, NewSession};
-use crate::{ClientMeta, Ctx, Error, Result, users as accounts};
 #[cfg(test)]
 use crate::signin::{self, Outcome};
+use crate::{ClientMeta, Ctx, Error, Result, users as accounts};
 
 /// Longest username-or-email accepted at sign-in.
 pub const MAX_IDENTIFIER: usize = 254;
@@ -74,7 +74,14 @@ mod tests {
         ClientMeta { ip: Some(ip.into()), user_agent: Some("test".into()) }
     }
 
-    async fn password_sign_in(ctx: &Ctx, id: &str, pw: &str, meta: &ClientMeta, prev: Option<&str>, now: DateTime<Utc>) -> Result<SignedIn> {
+    async fn password_sign_in(
+        ctx: &Ctx,
+        id: &str,
+        pw: &str,
+        meta: &ClientMeta,
+        prev: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<SignedIn> {
         match signin::with_password(ctx, id, pw, Default::default(), meta, prev, now).await? {
             Outcome::Complete(s) => Ok(s),
             Outcome::Continue { .. } => panic!("no second step expected"),

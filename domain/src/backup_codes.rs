@@ -96,8 +96,11 @@ pub struct Status {
 
 pub async fn status(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Status> {
     let total = BackupCodes::find().filter(backup_codes::Column::UserId.eq(user_id)).count(db).await?;
-    let remaining =
-        BackupCodes::find().filter(backup_codes::Column::UserId.eq(user_id)).filter(backup_codes::Column::UsedAt.is_null()).count(db).await?;
+    let remaining = BackupCodes::find()
+        .filter(backup_codes::Column::UserId.eq(user_id))
+        .filter(backup_codes::Column::UsedAt.is_null())
+        .count(db)
+        .await?;
     let created_at = BackupCodes::find().filter(backup_codes::Column::UserId.eq(user_id)).one(db).await?.map(|c| c.created_at);
     Ok(Status { total, remaining, created_at })
 }

@@ -123,7 +123,10 @@ mod tests {
         let now = testing::t0();
         let user = Some(Uuid::new_v4());
         let id = put(db, user, Kind::PasskeyRegistration, &"state", TTL, now).await.unwrap();
-        assert!(matches!(take::<String>(db, id, None, Kind::PasskeyRegistration, now).await, Err(Error::CeremonyExpired)), "another person");
+        assert!(
+            matches!(take::<String>(db, id, None, Kind::PasskeyRegistration, now).await, Err(Error::CeremonyExpired)),
+            "another person"
+        );
         assert!(matches!(take::<String>(db, id, user, Kind::TotpEnrolment, now).await, Err(Error::CeremonyExpired)), "another kind");
         assert_eq!(peek::<String>(db, id, user, Kind::PasskeyRegistration, now).await.unwrap(), "state");
         assert_eq!(take::<String>(db, id, user, Kind::PasskeyRegistration, now).await.unwrap(), "state");

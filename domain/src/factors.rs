@@ -24,8 +24,11 @@ pub async fn enrolled(db: &impl ConnectionTrait, user_id: Uuid) -> Result<BTreeS
     if TotpCredentials::find().filter(totp_credentials::Column::UserId.eq(user_id)).count(db).await? > 0 {
         set.insert(Method::Totp);
     }
-    let unused =
-        BackupCodes::find().filter(backup_codes::Column::UserId.eq(user_id)).filter(backup_codes::Column::UsedAt.is_null()).count(db).await?;
+    let unused = BackupCodes::find()
+        .filter(backup_codes::Column::UserId.eq(user_id))
+        .filter(backup_codes::Column::UsedAt.is_null())
+        .count(db)
+        .await?;
     if unused > 0 {
         set.insert(Method::BackupCode);
     }

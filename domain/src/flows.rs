@@ -29,11 +29,7 @@ fn parse(m: login_flows::Model) -> Result<StoredFlow> {
 
 /// The flow that applies now (the built-in default until one is saved).
 pub async fn current(db: &impl ConnectionTrait, app: &str) -> Result<StoredFlow> {
-    let latest = LoginFlows::find()
-        .filter(login_flows::Column::App.eq(app))
-        .order_by_desc(login_flows::Column::Version)
-        .one(db)
-        .await?;
+    let latest = LoginFlows::find().filter(login_flows::Column::App.eq(app)).order_by_desc(login_flows::Column::Version).one(db).await?;
     match latest {
         Some(m) => parse(m),
         None => Ok(StoredFlow { version: 0, flow: Flow::default_my_account(), created_at: None, created_by: None }),

@@ -17,8 +17,8 @@ use entity::prelude::*;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url, Webauthn, WebauthnBuilder,
+    CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, RequestChallengeResponse, Url, Webauthn, WebauthnBuilder,
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
@@ -88,15 +88,19 @@ pub async fn finish_registration(
     if Passkeys::find().filter(passkeys::Column::CredentialId.eq(&cred_id)).one(&ctx.db).await?.is_some() {
         return Err(Error::Refused("This passkey is already registered.".into()));
     }
-    let json = serde_json::to_string(&passkey).map_err(|e| Error::Internal(e.to_string()))?;
+    let value = serde_json::to_value(&passkey).map_err(|e| Error::Internal(e.to_string()))?;
+    // The authenticator's backup flags at registration (synced passkey or not).
+    let flag = |name: &str| value.pointer(&format!("/cred/{name}")).and_then(serde_json::Value::as_bool).unwrap_or(false);
+    let (eligible, state) = (flag("backup_eligible"), flag("backup_state"));
+    let json = value.to_string();
     let row = passkeys::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
         name: Set(name.to_owned()),
         credential_id: Set(cred_id),
         credential: Set(json.into()),
-        backup_eligible: Set(false),
-        backup_state: Set(false),
+        backup_eligible: Set(eligible),
+        backup_state: Set(state),
         created_at: Set(now),
         last_used_at: Set(None),
     }
@@ -164,13 +168,7 @@ pub async fn start_for_user(ctx: &Ctx, user_id: Uuid, now: DateTime<Utc>) -> Res
 }
 
 /// Finishes a passkey check for a known person; a credential of anyone else fails.
-pub async fn finish_for_user(
-    ctx: &Ctx,
-    user_id: Uuid,
-    ceremony: Uuid,
-    credential: &PublicKeyCredential,
-    now: DateTime<Utc>,
-) -> Result<()> {
+pub async fn finish_for_user(ctx: &Ctx, user_id: Uuid, ceremony: Uuid, credential: &PublicKeyCredential, now: DateTime<Utc>) -> Result<()> {
     let state: PasskeyAuthentication = ceremonies::take(&ctx.db, ceremony, Some(user_id), Kind::PasskeyForUser, now).await?;
     let result = ctx.webauthn.finish_passkey_authentication(credential, &state).map_err(rejected)?;
     let row = Passkeys::find()

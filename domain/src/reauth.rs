@@ -4,8 +4,8 @@
 //! proof moves the session's `auth_time` forward.
 
 use chrono::{DateTime, Utc};
-use entity::user_sessions;
 use entity::prelude::*;
+use entity::user_sessions;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 use webauthn_rs::prelude::{PublicKeyCredential, RequestChallengeResponse};
@@ -93,7 +93,9 @@ mod tests {
 
     async fn signed_in(ctx: &Ctx, now: DateTime<Utc>) -> Authenticated {
         testing::user(ctx, "alice", false).await;
-        let Outcome::Complete(s) = signin::with_password(ctx, "alice", PASSWORD, Default::default(), &ClientMeta::default(), None, now).await.unwrap() else {
+        let Outcome::Complete(s) =
+            signin::with_password(ctx, "alice", PASSWORD, Default::default(), &ClientMeta::default(), None, now).await.unwrap()
+        else {
             panic!("one step")
         };
         crate::sessions::resolve(&ctx.db, &s.session.token, &ctx.policy, now).await.unwrap().unwrap()

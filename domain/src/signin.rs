@@ -120,8 +120,16 @@ async fn advance(
             Ok(Outcome::Complete(signed))
         }
         Next::Blocked { index } => {
-            events::record(&ctx.db, user.id, Kind::SignInFailed, None, Some(format!("step {} has no method you enrolled", index + 1)), meta, now)
-                .await?;
+            events::record(
+                &ctx.db,
+                user.id,
+                Kind::SignInFailed,
+                None,
+                Some(format!("step {} has no method you enrolled", index + 1)),
+                meta,
+                now,
+            )
+            .await?;
             Err(blocked(index))
         }
         Next::Step { index, options } => {
@@ -187,7 +195,12 @@ pub async fn with_password(
 }
 
 /// Starts a username-less passkey sign-in (see [`passkeys::start_discoverable`]).
-pub async fn start_passkey(ctx: &Ctx, conditional: bool, meta: &ClientMeta, now: DateTime<Utc>) -> Result<(Uuid, RequestChallengeResponse)> {
+pub async fn start_passkey(
+    ctx: &Ctx,
+    conditional: bool,
+    meta: &ClientMeta,
+    now: DateTime<Utc>,
+) -> Result<(Uuid, RequestChallengeResponse)> {
     if let Some(ip) = &meta.ip {
         ctx.limits.passkey_start_ip.check(ip)?;
     }
@@ -349,7 +362,10 @@ async fn fail(ctx: &Ctx, p: &partial_logins::Model, method: Method, meta: &Clien
     let outcome: Result<Error> = async {
         // Counted in the database, atomically, so parallel guesses all count.
         PartialLogins::update_many()
-            .col_expr(partial_logins::Column::Failures, sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(partial_logins::Column::Failures), 1))
+            .col_expr(
+                partial_logins::Column::Failures,
+                sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(partial_logins::Column::Failures), 1),
+            )
             .filter(partial_logins::Column::Id.eq(p.id))
             .exec(&ctx.db)
             .await?;
@@ -551,7 +567,10 @@ mod tests {
         assert_eq!(session_amr(&ctx, o, now).await, ["hwk", "user", "mfa"]);
         assert_eq!(passkeys::list(&ctx.db, user.id).await.unwrap()[0].last_used_at, Some(now));
         // Threat: replay of a captured assertion. The ceremony is one-shot.
-        assert!(matches!(with_passkey(&ctx, ceremony, &assertion, Device::default(), &meta(), None, now).await, Err(Error::CeremonyExpired)));
+        assert!(matches!(
+            with_passkey(&ctx, ceremony, &assertion, Device::default(), &meta(), None, now).await,
+            Err(Error::CeremonyExpired)
+        ));
     }
     crate::db_test!(a_passkey_alone_signs_in_even_with_totp_enrolled);
 

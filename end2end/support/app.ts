@@ -2,7 +2,9 @@
 // Every helper works in both projects: with JavaScript (waits for hydration
 // after each new document) and without (forms post and the server redirects).
 
-import { expect, type Locator, type Page } from '@playwright/test';
+import { createHmac } from 'node:crypto';
+
+import { expect, type CDPSession, type Locator, type Page } from '@playwright/test';
 
 import { waitForHydration } from './hydration';
 import type { Account } from './server';
@@ -125,7 +127,7 @@ export class Latchkey {
   async submitSignIn(identifier: string, password: string) {
     await this.page.getByLabel('Username or email').fill(identifier);
     await this.page.getByLabel('Password', { exact: true }).fill(password);
-    await this.submit(this.page.getByRole('button', { name: 'Sign in' }));
+    await this.submit(this.page.getByRole('button', { name: 'Sign in', exact: true }));
   }
 
   /** Signs in from /login (with `next` if given) and waits for the page it leads to. */
@@ -170,4 +172,250 @@ export class Latchkey {
     await expect(this.shellName).toHaveText(name);
     await expect(this.signOutButton).toBeVisible();
   }
+}
+
+// ---------------------------------------------------------------- security: authenticator apps, backup codes, passkeys
+
+/** RFC 6238 as Latchkey uses it: HMAC-SHA1, 30-second steps, 6 digits. */
+export const TOTP_STEP_SECONDS = 30;
+
+/** Decodes RFC 4648 base32 (any case; spaces, dashes and `=` padding ignored). */
+export function base32Decode(text: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bytes: number[] = [];
+  let bits = 0;
+  let value = 0;
+  for (const ch of text.toUpperCase().replace(/[\s=-]/g, '')) {
+    const index = alphabet.indexOf(ch);
+    if (index < 0) throw new Error(`not base32: ${JSON.stringify(text)}`);
+    value = (value << 5) | index;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push((value >>> bits) & 0xff);
+    }
+  }
+  return Buffer.from(bytes);
+}
+
+/** The RFC 6238 time step (counter) at `ms` since the epoch. */
+export function totpStep(ms = Date.now()): number {
+  return Math.floor(ms / 1000 / TOTP_STEP_SECONDS);
+}
+
+/** The 6-digit code an authenticator app shows for `step`, from the base32 key (RFC 4226 §5.3). */
+export function totpCode(secretBase32: string, step: number): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const mac = createHmac('sha1', base32Decode(secretBase32)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const binary = mac.readUInt32BE(offset) & 0x7fffffff;
+  return String(binary % 1_000_000).padStart(6, '0');
+}
+
+/** An authenticator app added in a test: its key and the step whose code was spent on enrolment. */
+export interface EnrolledApp {
+  name: string;
+  secret: string;
+  enrolStep: number;
+}
+
+/**
+ * The code a person would type at sign-in: the current step's code, or the
+ * next step's while the current step is the one spent at enrolment (the
+ * server refuses a step twice and accepts one step of clock skew either side).
+ */
+export function nextUnusedCode(app: EnrolledApp): string {
+  return totpCode(app.secret, Math.max(app.enrolStep + 1, totpStep()));
+}
+
+/** The `/myaccount/security` page: its sections and the actions on them (they need JavaScript). */
+export class SecurityPage {
+  constructor(readonly app: Latchkey) {}
+
+  get page(): Page {
+    return this.app.page;
+  }
+  get passkeys(): Locator {
+    return this.page.getByTestId('passkeys');
+  }
+  get totp(): Locator {
+    return this.page.getByTestId('totp');
+  }
+  get backupCodes(): Locator {
+    return this.page.getByTestId('backup-codes');
+  }
+  get activity(): Locator {
+    return this.page.getByTestId('activity');
+  }
+  get reauth(): Locator {
+    return this.page.getByTestId('reauth');
+  }
+  /** The rows of a section's passkeys or authenticator apps. */
+  credentials(section: Locator): Locator {
+    return section.getByTestId('credential');
+  }
+  /** The row of the credential called exactly `name`. */
+  credential(section: Locator, name: string): Locator {
+    const exactly = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+    return this.credentials(section).filter({ has: this.page.locator('.cred__name', { hasText: exactly }) });
+  }
+
+  /** Opens the page through the account navigation. */
+  async openFromNav() {
+    await this.app.accountNav.getByRole('link', { name: 'Security', exact: true }).click();
+    if (!this.app.js) await this.app.arrivedAt('/myaccount/security');
+    await expect(this.page).toHaveURL(/\/myaccount\/security$/);
+    await this.loaded();
+  }
+
+  async open() {
+    await this.app.open('/myaccount/security');
+    await this.loaded();
+  }
+
+  /** The page shows its heading and its sections (its data arrived). */
+  async loaded() {
+    await expect(this.app.heading('Security')).toBeVisible();
+    await expect(this.passkeys).toBeVisible();
+  }
+
+  /**
+   * Sets up an authenticator app: starts, reads the key shown, types the
+   * current code computed from it, saves; the app is then listed.
+   */
+  async enrolTotp(name = 'Phone'): Promise<EnrolledApp> {
+    await this.totp.getByTestId('totp-start').click();
+    const enrol = this.totp.getByTestId('totp-enrol');
+    await expect(enrol.getByRole('img', { name: 'QR code for your authenticator app' })).toBeVisible();
+    const secret = (await enrol.getByTestId('totp-secret').innerText()).trim();
+    const uri = (await enrol.getByTestId('totp-uri').textContent())?.trim() ?? '';
+    expect(new URL(uri).searchParams.get('secret'), 'the setup link carries the key shown').toBe(secret);
+    await enrol.getByLabel('Name', { exact: true }).fill(name);
+    const enrolStep = totpStep();
+    await enrol.getByLabel('Code shown in the app').fill(totpCode(secret, enrolStep));
+    await enrol.getByTestId('totp-save').click();
+    await expect(this.app.status('Authenticator app added.')).toBeVisible();
+    await expect(enrol).toHaveCount(0);
+    await expect(this.credential(this.totp, name)).toBeVisible();
+    return { name, secret, enrolStep };
+  }
+
+  /** Generates backup codes (confirming when some exist) and returns the ten shown. */
+  async generateBackupCodes(): Promise<string[]> {
+    await this.backupCodes.getByTestId('backup-generate').click();
+    const confirm = this.backupCodes.getByTestId('backup-confirm');
+    const list = this.backupCodes.getByTestId('backup-list');
+    await expect(confirm.or(list)).toBeVisible();
+    if (await confirm.isVisible()) await confirm.click();
+    await expect(list).toBeVisible();
+    const codes = (await list.getByRole('listitem').allInnerTexts()).map((c) => c.trim());
+    expect(codes).toHaveLength(10);
+    return codes;
+  }
+
+  /** Adds a passkey called `name` (a virtual authenticator must be attached) and waits for it to be listed. */
+  async addPasskey(name: string) {
+    await this.passkeys.getByLabel('Name for a new passkey').fill(name);
+    await this.passkeys.getByTestId('add-passkey').click();
+    await expect(this.app.status(`Passkey “${name}” added.`)).toBeVisible();
+    await expect(this.credential(this.passkeys, name)).toBeVisible();
+  }
+}
+
+/** `/login/verify`: the second step of a sign-in. */
+export class VerifyPage {
+  constructor(readonly app: Latchkey) {}
+
+  get page(): Page {
+    return this.app.page;
+  }
+  get totpCode(): Locator {
+    return this.page.getByRole('textbox', { name: '6-digit code' });
+  }
+  get backupCode(): Locator {
+    // A textbox: the section around it is labelled "Backup code" too.
+    return this.page.getByRole('textbox', { name: 'Backup code' });
+  }
+
+  async submitTotp(code: string) {
+    await this.totpCode.fill(code);
+    await this.app.submit(this.page.getByRole('button', { name: 'Verify', exact: true }));
+  }
+
+  async submitBackupCode(code: string) {
+    await this.backupCode.fill(code);
+    await this.app.submit(this.page.getByRole('button', { name: 'Use backup code', exact: true }));
+  }
+}
+
+/**
+ * A virtual passkey authenticator (CDP WebAuthn domain) for one page: a
+ * platform authenticator holding discoverable credentials, with user
+ * verification that always succeeds and no prompt to answer.
+ */
+export class VirtualAuthenticator {
+  private constructor(
+    readonly cdp: CDPSession,
+    readonly id: string,
+  ) {}
+
+  static async attach(page: Page): Promise<VirtualAuthenticator> {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('WebAuthn.enable', { enableUI: false });
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    return new VirtualAuthenticator(cdp, authenticatorId);
+  }
+
+  /** The credentials the authenticator holds. */
+  async credentials() {
+    const { credentials } = await this.cdp.send('WebAuthn.getCredentials', { authenticatorId: this.id });
+    return credentials;
+  }
+}
+
+/**
+ * Makes the sign-in page's passkey autofill request (conditional mediation)
+ * wait as for a person who never picks a passkey from the username field's
+ * suggestions: the request is held in the page and never reaches the
+ * authenticator, until the app aborts it. (Chromium's virtual authenticator
+ * would otherwise answer it at once, as if the person had picked the passkey.)
+ * Counts, kept in sessionStorage across the page's documents:
+ * `passkeyAutofillCounts(page)`.
+ */
+export async function holdPasskeyAutofill(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const credentials = navigator.credentials;
+    if (!credentials) return;
+    const bump = (key: string) => sessionStorage.setItem(key, String(Number(sessionStorage.getItem(key) ?? '0') + 1));
+    const original = credentials.get.bind(credentials);
+    credentials.get = (options?: CredentialRequestOptions) => {
+      if (options?.mediation !== 'conditional') return original(options);
+      bump('e2e-autofill-requested');
+      return new Promise((_, reject) => {
+        const signal = options.signal;
+        signal?.addEventListener('abort', () => {
+          bump('e2e-autofill-aborted');
+          reject(signal.reason);
+        });
+      });
+    };
+  });
+}
+
+/** How many autofill requests the page made and aborted (see `holdPasskeyAutofill`). */
+export async function passkeyAutofillCounts(page: Page): Promise<{ requested: number; aborted: number }> {
+  return page.evaluate(() => ({
+    requested: Number(sessionStorage.getItem('e2e-autofill-requested') ?? '0'),
+    aborted: Number(sessionStorage.getItem('e2e-autofill-aborted') ?? '0'),
+  }));
 }

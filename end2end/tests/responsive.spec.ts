@@ -30,7 +30,7 @@ test.describe('Small screens (360 x 740)', () => {
 
     // The sign-in page too.
     await app.signOut();
-    await expect(page.getByRole('button', { name: 'Sign in' })).toBeInViewport();
+    await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeInViewport();
     expect((await horizontalOverflow(page)).scrollWidth).toBeLessThanOrEqual(360);
   });
 });

@@ -50,7 +50,7 @@ test.describe('Sign in', () => {
       await first.goto('/login');
       await first.getByLabel('Username or email').fill(account.username);
       await first.getByLabel('Password', { exact: true }).fill(account.password);
-      await first.getByRole('button', { name: 'Sign in' }).click();
+      await first.getByRole('button', { name: 'Sign in', exact: true }).click();
       await first.waitForURL(/\/myaccount$/);
     } finally {
       await other.close();

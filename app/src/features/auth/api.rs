@@ -22,8 +22,9 @@ pub async fn login(identifier: String, password: String, next: Option<String>) -
         return Err(AppError::Invalid(errors));
     }
     let user = known_users_probe();
-    let outcome = domain::signin::with_password(&s.ctx, &identifier, &password, user, &client_meta(), session().token.as_deref(), s.ctx.now())
-        .await?;
+    let outcome =
+        domain::signin::with_password(&s.ctx, &identifier, &password, user, &client_meta(), session().token.as_deref(), s.ctx.now())
+            .await?;
     Ok(finish_step(&s, outcome, next.as_deref()))
 }
 
@@ -181,9 +182,15 @@ pub async fn finish_passkey_step(ceremony: String, credential: String, next: Opt
     let token = partial_token()?;
     let ceremony = parse_ceremony(&ceremony)?;
     let credential = parse_credential(&credential)?;
-    let outcome =
-        domain::signin::verify(&s.ctx, &token, Proof::Passkey { ceremony, credential: &credential }, &client_meta(), session().token.as_deref(), s.ctx.now())
-            .await;
+    let outcome = domain::signin::verify(
+        &s.ctx,
+        &token,
+        Proof::Passkey { ceremony, credential: &credential },
+        &client_meta(),
+        session().token.as_deref(),
+        s.ctx.now(),
+    )
+    .await;
     if matches!(outcome, Err(domain::Error::TooManyFailures | domain::Error::SignInExpired)) {
         set_cookie(&s.cookie.partial().clear());
     }

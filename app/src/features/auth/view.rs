@@ -6,13 +6,13 @@ use super::api::{
     CancelSignIn, CreateFirstAdmin, Login, Logout, VerifySignIn, finish_passkey_sign_in, finish_passkey_step, get_pending_sign_in,
     get_setup_info, start_passkey_sign_in, start_passkey_step,
 };
-use crate::features::passkeys;
-use proto::flow::Method;
 use super::types::SetupState;
 use crate::components::{Alert, AlertKind, ErrorAlert, Spinner, TextField, hard_navigate, hydrated};
 use crate::error::{AppError, message_for};
+use crate::features::passkeys;
 use crate::routes;
 use crate::validation::{password_policy_hint, validate_email, validate_new_password, validate_username};
+use proto::flow::Method;
 
 /// The field error an action's last answer carries for `field`.
 pub(crate) fn action_field_error<T, I>(
@@ -202,9 +202,8 @@ fn VerifyStep(pending: super::types::PendingSignIn, query: Memo<leptos_router::p
         }
     });
     let last_method = move || last.get();
-    let error_for = move |method: &'static str| {
-        Signal::derive(move || if last_method().as_deref() == Some(method) { code_error() } else { None })
-    };
+    let error_for =
+        move |method: &'static str| Signal::derive(move || if last_method().as_deref() == Some(method) { code_error() } else { None });
     // Without JavaScript the server's redirect brings the error back but not
     // which form was sent: show it above the forms instead of not at all.
     let unplaced_code_error = move || if last_method().is_none() { code_error() } else { None };
@@ -285,7 +284,10 @@ fn VerifyStep(pending: super::types::PendingSignIn, query: Memo<leptos_router::p
         {show_password.then(|| view! {
             <Alert kind=AlertKind::Info message="This step asks for your password again: sign in from the start."/>
         })}
-        <p class="muted small">{format!("{} wrong answers allowed before you must start again.", pending.failures_left)}</p>
+        // After an answer, the error message itself says how many tries are left.
+        {move || verify.value().with(Option::is_none).then(|| view! {
+            <p class="muted small">{format!("{} wrong answers allowed before you must start again.", pending.failures_left)}</p>
+        })}
         <ActionForm action=cancel>
             <button class="button button--quiet" type="submit">"Cancel and start again"</button>
         </ActionForm>

@@ -138,7 +138,8 @@ pub fn parse_credential<T: serde::de::DeserializeOwned>(json: &str) -> Result<T,
 /// Server side: a ceremony id from the browser.
 #[cfg(feature = "ssr")]
 pub fn parse_ceremony(id: &str) -> Result<uuid::Uuid, crate::error::AppError> {
-    uuid::Uuid::parse_str(id.trim()).map_err(|_| crate::error::AppError::field("passkey", "This passkey request is not valid. Start again."))
+    uuid::Uuid::parse_str(id.trim())
+        .map_err(|_| crate::error::AppError::field("passkey", "This passkey request is not valid. Start again."))
 }
 
 #[cfg(feature = "ssr")]

@@ -189,8 +189,8 @@ pub async fn finish_totp_enrolment(ceremony: String, code: String, name: String)
         errors.push(FieldError::new("code", "Enter the 6-digit code your app shows now."));
     }
     let (Some(name), true) = (name, errors.is_empty()) else { return Err(AppError::Invalid(errors)) };
-    let ceremony = uuid::Uuid::parse_str(ceremony.trim())
-        .map_err(|_| AppError::Refused("This enrolment is not valid. Start again.".into()))?;
+    let ceremony =
+        uuid::Uuid::parse_str(ceremony.trim()).map_err(|_| AppError::Refused("This enrolment is not valid. Start again.".into()))?;
     domain::totp::finish_enrolment(&s.ctx, auth.user_id, ceremony, &code, &name, s.ctx.now()).await?;
     record(&s, auth.user_id, domain::events::Kind::TotpAdded, Some(name)).await
 }

@@ -392,7 +392,6 @@ fn TotpSection(page: Page, items: Vec<Credential>) -> impl IntoView {
     }
 }
 
-
 /// The codes as a file, for the Download link (works without scripts running).
 fn download_href(codes: &[String]) -> String {
     let mut text = String::from("Latchkey backup codes\nEach code works once. Keep them somewhere safe.\n\n");
