@@ -162,6 +162,18 @@ pub async fn announce_setup(services: &Services, public_origin: &str) -> Result<
     Ok(())
 }
 
+/// glibc raises its mmap threshold after the first large free, after which
+/// argon2's 19 MiB working areas come from per-thread heaps that are seldom
+/// returned to the system. A fixed threshold keeps them as mmap/munmap, so
+/// memory used for hashing is given back as soon as a hash is done.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; called once at start.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();

@@ -6,6 +6,7 @@ use server::config::{AdminCommand, Cli, Command, UserCommand};
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    server::tune_allocator();
     server::init_logging(cli.config.log_format);
     let result = match &cli.command {
         None | Some(Command::Serve) => server::serve(cli.config.clone()).await,
