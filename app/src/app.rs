@@ -1,9 +1,10 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
-use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::components::{AccountLayout, NotFound};
+use crate::features::admin::view::{AdminLayout, ApplicationsPage, MyAccountAppPage};
 use crate::features::auth::view::{LoginPage, SetupPage, VerifyPage};
 use crate::features::profile::view::{OverviewPage, PersonalInfoPage};
 use crate::features::security::view::SecurityPage;
@@ -49,6 +50,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/personal-info") view=PersonalInfoPage ssr=SsrMode::Async/>
                     <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async/>
+                </ParentRoute>
+                <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=|| view! { <Redirect path=crate::routes::ADMIN_APPLICATIONS/> } ssr=SsrMode::Async/>
+                    <Route path=path!("/applications") view=ApplicationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/applications/myaccount") view=MyAccountAppPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -36,6 +36,9 @@ pub enum AppError {
     Forbidden,
     #[error("Not found.")]
     NotFound,
+    /// An administrator switched My Account off.
+    #[error("My Account has been disabled by the administrator.")]
+    PortalDisabled,
     #[error("The username, email or password is not right.")]
     InvalidCredentials,
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
@@ -76,7 +79,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated | Self::SignInExpired => 401,
-            Self::ReauthRequired | Self::Forbidden => 403,
+            Self::ReauthRequired | Self::Forbidden | Self::PortalDisabled => 403,
             Self::NotFound => 404,
             Self::InvalidCredentials => 401,
             Self::RateLimited { .. } => 429,

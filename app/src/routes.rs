@@ -6,6 +6,9 @@ pub const SECURITY: &str = "/myaccount/security";
 pub const SETUP: &str = "/setup";
 pub const ACCOUNT: &str = "/myaccount";
 pub const PERSONAL_INFO: &str = "/myaccount/personal-info";
+pub const ADMIN: &str = "/admin";
+pub const ADMIN_APPLICATIONS: &str = "/admin/applications";
+pub const ADMIN_MY_ACCOUNT: &str = "/admin/applications/myaccount";
 
 /// Where to go after signing in: `next` if it is a local path on this site,
 /// otherwise My Account. Refuses `//host`, `/\host`, schemes, and control

@@ -18,6 +18,8 @@ use crate::error::AppError;
 pub struct Services {
     pub ctx: Ctx,
     pub cookie: SessionCookie,
+    /// The public origin (`https://id.example.com`), for links shown to people.
+    pub public_origin: String,
 }
 
 /// The session cookie: `__Host-` prefixed and `Secure` on https origins.
@@ -103,6 +105,20 @@ pub fn client_meta() -> ClientMeta {
 /// Guard: a signed-in person.
 pub fn require_user() -> Result<Authenticated, AppError> {
     session().auth.ok_or(AppError::Unauthenticated)
+}
+
+/// Guard: a signed-in person using My Account, which must be enabled. Every
+/// My Account server function starts here, so switching the portal off
+/// applies to the very next call, on every instance (read from the database).
+/// Returns the services too: context is not reachable after an `.await` in
+/// a page render, so callers take everything they need from here.
+pub async fn require_account_user() -> Result<(Authenticated, Services), AppError> {
+    let user = require_user()?;
+    let services = services()?;
+    if !domain::apps::my_account(&services.ctx.db).await?.enabled {
+        return Err(AppError::PortalDisabled);
+    }
+    Ok((user, services))
 }
 
 /// Guard: a signed-in administrator.

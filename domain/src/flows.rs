@@ -5,10 +5,12 @@ use chrono::{DateTime, Utc};
 use entity::login_flows;
 use entity::prelude::*;
 use proto::flow::Flow;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+};
 use uuid::Uuid;
 
-use crate::{Error, Result};
+use crate::{Error, Result, factors};
 
 /// My Account's flow.
 pub const MY_ACCOUNT: &str = "myaccount";
@@ -48,6 +50,117 @@ pub async fn history(db: &impl ConnectionTrait, app: &str) -> Result<Vec<StoredF
         .collect()
 }
 
+/// Largest flow definition accepted, in bytes of JSON (a full five-step flow
+/// is about 400).
+pub const MAX_DEFINITION_BYTES: usize = 4096;
+
+/// Reads a flow definition an administrator sent, with a message a person can
+/// act on for anything unreadable (bad JSON, unknown option names, extra fields).
+pub fn parse_definition(json: &str) -> Result<Flow> {
+    if json.len() > MAX_DEFINITION_BYTES {
+        return Err(Error::invalid("flow", format!("The flow is too large (at most {MAX_DEFINITION_BYTES} bytes).")));
+    }
+    serde_json::from_str(json).map_err(|e| {
+        let detail: String = e.to_string().chars().take(200).collect();
+        Error::invalid("flow", format!("The flow could not be read: {detail}."))
+    })
+}
+
+/// Saves `flow` as the next version of `app`'s flow, for the next sign-in.
+///
+/// Refused, writing nothing, when: someone saved another version since
+/// `base_version` (the editor would silently undo their change); the flow
+/// breaks a structural rule; or no administrator could complete it (nobody
+/// could sign in to change it back).
+pub async fn update(
+    db: &DatabaseConnection,
+    app: &str,
+    base_version: i32,
+    flow: &Flow,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> Result<StoredFlow> {
+    let problems = flow.validate();
+    if !problems.is_empty() {
+        let all: Vec<String> = problems.into_iter().map(|p| p.message).collect();
+        return Err(Error::invalid("flow", all.join(" ")));
+    }
+    let txn = db.begin().await?;
+    let current = current(&txn, app).await?;
+    if current.version != base_version {
+        return Err(stale());
+    }
+    ensure_an_admin_can_sign_in(&txn, flow, by).await?;
+    let saved = save(&txn, app, flow, Some(by), now).await.map_err(|e| match e {
+        // Two administrators saving at the same moment: one wins.
+        Error::Db(ref db) if matches!(db.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => stale(),
+        other => other,
+    })?;
+    txn.commit().await?;
+    tracing::info!(app, version = saved.version, by = %by, "login flow saved");
+    Ok(saved)
+}
+
+/// Saves an earlier version (0: the built-in default) again as the newest.
+pub async fn restore(
+    db: &DatabaseConnection,
+    app: &str,
+    version: i32,
+    base_version: i32,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> Result<StoredFlow> {
+    let flow = if version == 0 {
+        Flow::default_my_account()
+    } else {
+        let row = LoginFlows::find()
+            .filter(login_flows::Column::App.eq(app))
+            .filter(login_flows::Column::Version.eq(version))
+            .one(db)
+            .await?
+            .ok_or(Error::NotFound)?;
+        parse(row)?.flow
+    };
+    update(db, app, base_version, &flow, by, now).await
+}
+
+fn stale() -> Error {
+    Error::Refused(
+        "Another administrator saved the login flow after you opened it. Reload to see their version, then make your change again.".into(),
+    )
+}
+
+/// Refuses a flow no administrator could complete from a new device.
+async fn ensure_an_admin_can_sign_in(db: &impl ConnectionTrait, flow: &Flow, acting: Uuid) -> Result<()> {
+    let admins = crate::users::admins(db).await?;
+    let mut acting_subject = None;
+    for admin in &admins {
+        let subject = factors::subject(db, admin, true).await?;
+        if proto::flow::can_complete(flow, &subject) {
+            return Ok(());
+        }
+        if admin.id == acting {
+            acting_subject = Some(subject);
+        }
+    }
+    if admins.is_empty() {
+        return Ok(());
+    }
+    let why = acting_subject
+        .and_then(|s| proto::flow::blocking_step(flow, &s))
+        .and_then(|i| flow.steps.get(i).map(|step| (i + 1, step)))
+        .map(|(n, step)| {
+            let options: Vec<&str> = step.options.iter().map(|m| m.label()).collect();
+            format!(
+                " Step {n} asks for {}, which no administrator has set up. Set it up first in My Account → Security, \
+                 or make step {n} apply only when the user has enrolled it.",
+                options.join(" or ")
+            )
+        })
+        .unwrap_or_default();
+    Err(Error::Refused(format!("No administrator could sign in with this flow, so nobody could change it back.{why}")))
+}
+
 /// Saves `flow` as the next version. **Requires:** the caller validated it.
 pub async fn save(db: &impl ConnectionTrait, app: &str, flow: &Flow, by: Option<Uuid>, now: DateTime<Utc>) -> Result<StoredFlow> {
     let problems = flow.validate();
@@ -67,4 +180,82 @@ pub async fn save(db: &impl ConnectionTrait, app: &str, flow: &Flow, by: Option<
     .insert(db)
     .await?;
     parse(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, TestDb};
+    use proto::flow::{Condition, Method, Step};
+
+    fn totp_always() -> Flow {
+        Flow {
+            steps: vec![
+                Step { options: vec![Method::Password], when: Condition::Always },
+                Step { options: vec![Method::Totp], when: Condition::Always },
+            ],
+        }
+    }
+
+    /// Threat: an administrator locking every administrator out (nobody
+    /// could sign in to undo it). Refused with the step that blocks, and
+    /// nothing is stored.
+    async fn a_flow_no_admin_can_complete_is_refused(t: TestDb) {
+        let ctx = t.ctx();
+        let admin = testing::user(&ctx, "root", true).await;
+        let e = update(&ctx.db, MY_ACCOUNT, 0, &totp_always(), admin.id, testing::t0()).await.unwrap_err();
+        let Error::Refused(m) = e else { panic!("{e:?}") };
+        assert!(m.contains("Step 2 asks for Authenticator app (TOTP)"), "{m}");
+        assert_eq!(current(&ctx.db, MY_ACCOUNT).await.unwrap().version, 0);
+        // The same flow is fine once an admin has TOTP (any admin, not only the one saving).
+        let other = testing::user(&ctx, "other", true).await;
+        let totp = entity::totp_credentials::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(other.id),
+            name: Set("Phone".into()),
+            secret_enc: Set(entity::Secret::from("not read by this test".to_owned())),
+            last_used_step: Set(None),
+            created_at: Set(testing::t0()),
+            last_used_at: Set(None),
+        };
+        totp.insert(&ctx.db).await.unwrap();
+        let saved = update(&ctx.db, MY_ACCOUNT, 0, &totp_always(), admin.id, testing::t0()).await.unwrap();
+        assert_eq!(saved.version, 1);
+    }
+    crate::db_test!(a_flow_no_admin_can_complete_is_refused);
+
+    /// Threat: lost updates. An editor opened at version N cannot overwrite
+    /// a version saved meanwhile.
+    async fn a_stale_base_version_is_refused_and_restore_adds_a_version(t: TestDb) {
+        let ctx = t.ctx();
+        let admin = testing::user(&ctx, "root", true).await;
+        let now = testing::t0();
+        let mut f = Flow::default_my_account();
+        f.steps[0].options.reverse();
+        let v1 = update(&ctx.db, MY_ACCOUNT, 0, &f, admin.id, now).await.unwrap();
+        assert_eq!((v1.version, v1.created_by), (1, Some(admin.id)));
+        let e = update(&ctx.db, MY_ACCOUNT, 0, &Flow::default_my_account(), admin.id, now).await.unwrap_err();
+        assert!(matches!(e, Error::Refused(ref m) if m.contains("Another administrator")), "{e:?}");
+        let bad = Flow { steps: vec![] };
+        assert!(matches!(update(&ctx.db, MY_ACCOUNT, 1, &bad, admin.id, now).await, Err(Error::Invalid { field: "flow", .. })));
+        // Restoring the built-in default saves it as version 2; history keeps all.
+        let v2 = restore(&ctx.db, MY_ACCOUNT, 0, 1, admin.id, now).await.unwrap();
+        assert_eq!((v2.version, v2.flow), (2, Flow::default_my_account()));
+        let v3 = restore(&ctx.db, MY_ACCOUNT, 1, 2, admin.id, now).await.unwrap();
+        assert_eq!(v3.flow, f);
+        assert_eq!(history(&ctx.db, MY_ACCOUNT).await.unwrap().iter().map(|h| h.version).collect::<Vec<_>>(), vec![3, 2, 1]);
+        assert!(matches!(restore(&ctx.db, MY_ACCOUNT, 9, 3, admin.id, now).await, Err(Error::NotFound)));
+    }
+    crate::db_test!(a_stale_base_version_is_refused_and_restore_adds_a_version);
+
+    #[test]
+    fn definitions_are_read_strictly_with_clear_messages() {
+        assert!(parse_definition(r#"{"steps":[{"options":["password"]}]}"#).is_ok());
+        for bad in [r#"{"steps":[{"options":["sms"]}]}"#, "not json", r#"{"steps":[],"admin":true}"#, ""] {
+            let Err(Error::Invalid { field: "flow", message }) = parse_definition(bad) else { panic!("{bad}") };
+            assert!(message.starts_with("The flow could not be read"), "{message}");
+        }
+        let huge = format!(r#"{{"steps":[{}]}}"#, vec![r#"{"options":["password"]}"#; 200].join(","));
+        assert!(matches!(parse_definition(&huge), Err(Error::Invalid { message, .. }) if message.contains("too large")));
+    }
 }

@@ -4,6 +4,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))] // tests may fail loudly
 
+pub mod apps;
 pub mod auth;
 pub mod backup_codes;
 pub mod ceremonies;

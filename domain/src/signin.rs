@@ -547,9 +547,9 @@ mod tests {
         use base64::Engine as _;
         let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&cred.credential_id).unwrap();
         rcr.public_key.allow_credentials =
-            vec![webauthn_rs_proto::AllowCredentials { type_: "public-key".into(), id: raw.into(), transports: None }];
+            vec![webauthn_rs_proto::AllowCredentials { type_: "public-key".into(), id: raw, transports: None }];
         let mut assertion = key.do_authentication(origin(), rcr).unwrap();
-        assertion.response.user_handle = Some(cred.user_id.as_bytes().to_vec().into());
+        assertion.response.user_handle = Some(cred.user_id.as_bytes().to_vec());
         assertion
     }
     use entity::passkeys as passkeys_row;

@@ -62,7 +62,7 @@ pub fn normalize_code(input: &str) -> Option<String> {
 /// The time step a code matches at `now` (±[`SKEW`]), if any.
 pub fn matching_step(secret: &[u8], code: &str, now: DateTime<Utc>) -> Result<Option<u64>> {
     let t = now.timestamp().max(0) as u64;
-    Ok(totp(secret)?.check(code, t).map(|step| step))
+    Ok(totp(secret)?.check(code, t))
 }
 
 /// The code for a step (tests compute codes as an app would).

@@ -127,6 +127,20 @@ pub async fn find_by_login(db: &impl ConnectionTrait, identifier: &str) -> Resul
     Ok(Users::find().filter(column.eq(key)).one(db).await?)
 }
 
+/// Every administrator.
+pub async fn admins(db: &impl ConnectionTrait) -> Result<Vec<users::Model>> {
+    Ok(Users::find().filter(users::Column::IsAdmin.eq(true)).all(db).await?)
+}
+
+/// Usernames of the accounts in `ids` (missing ones are left out).
+pub async fn usernames(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<std::collections::HashMap<Uuid, String>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = Users::find().filter(users::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    Ok(rows.into_iter().map(|u| (u.id, u.username)).collect())
+}
+
 /// Number of accounts.
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
     Ok(Users::find().count(db).await?)

@@ -150,6 +150,98 @@ impl Flow {
     }
 }
 
+impl Step {
+    /// One line for people: "Password or Passkey (always)".
+    pub fn describe(&self) -> String {
+        let options: Vec<&str> = self.options.iter().map(|m| m.label()).collect();
+        let options = if options.is_empty() { "no options".to_owned() } else { options.join(" or ") };
+        format!("{options} ({})", self.when.short_label())
+    }
+}
+
+impl Condition {
+    pub const ALL: [Condition; 4] = [Condition::Always, Condition::IfEnrolled, Condition::IfAdmin, Condition::IfNewDevice];
+
+    /// A few words, for summaries.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Condition::Always => "always",
+            Condition::IfEnrolled => "when enrolled",
+            Condition::IfAdmin => "administrators only",
+            Condition::IfNewDevice => "new devices only",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Condition::Always => "always",
+            Condition::IfEnrolled => "if_enrolled",
+            Condition::IfAdmin => "if_admin",
+            Condition::IfNewDevice => "if_new_device",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Password => "password",
+            Method::Passkey => "passkey",
+            Method::Totp => "totp",
+            Method::BackupCode => "backup_code",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+impl Flow {
+    /// Step by step, for people.
+    pub fn describe(&self) -> Vec<String> {
+        self.steps.iter().enumerate().map(|(i, s)| format!("Step {}: {}", i + 1, s.describe())).collect()
+    }
+
+    /// What changed from `old` to `self`, step by step (by position).
+    pub fn changes_from(&self, old: &Flow) -> Vec<String> {
+        let mut out = Vec::new();
+        for i in 0..self.steps.len().max(old.steps.len()) {
+            let n = i + 1;
+            match (old.steps.get(i), self.steps.get(i)) {
+                (Some(a), Some(b)) if a != b => out.push(format!("Step {n}: {} → {}", a.describe(), b.describe())),
+                (None, Some(b)) => out.push(format!("Step {n} added: {}", b.describe())),
+                (Some(a), None) => out.push(format!("Step {n} removed: {}", a.describe())),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// Why a person with `subject` cannot complete `flow` from a new device: the
+/// first step that stops every path, or `None` when some path completes.
+pub fn blocking_step(flow: &Flow, subject: &Subject) -> Option<usize> {
+    if can_complete(flow, subject) {
+        return None;
+    }
+    let worst = Subject { new_device: true, ..subject.clone() };
+    let Some(first) = flow.steps.first() else { return Some(0) };
+    let Some(m) = first.options.iter().find(|m| worst.enrolled.contains(m)) else { return Some(0) };
+    let mut done = vec![*m];
+    loop {
+        match next(flow, &worst, &done) {
+            Next::Complete => return None,
+            Next::Blocked { index } => return Some(index),
+            Next::Step { options, .. } => done.push(options[0]),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowProblem {
     pub step: Option<usize>,
@@ -317,6 +409,47 @@ mod tests {
         for (flow, n) in cases {
             assert_eq!(flow.validate().len(), n, "{flow:?}: {:?}", flow.validate());
         }
+    }
+
+    #[test]
+    fn names_round_trip_with_the_json_form() {
+        for m in Method::ALL {
+            assert_eq!(Method::parse(m.as_str()), Some(m));
+            assert_eq!(serde_json::to_value(m).unwrap(), serde_json::Value::from(m.as_str()));
+        }
+        for c in Condition::ALL {
+            assert_eq!(Condition::parse(c.as_str()), Some(c));
+            assert_eq!(serde_json::to_value(c).unwrap(), serde_json::Value::from(c.as_str()));
+        }
+        assert_eq!(Method::parse("sms"), None);
+    }
+
+    #[test]
+    fn changes_are_described_step_by_step() {
+        let old = Flow::default_my_account();
+        assert!(old.changes_from(&old).is_empty());
+        let mut new = old.clone();
+        new.steps[1].when = Condition::Always;
+        new.steps.push(Step { options: vec![Passkey], when: Condition::IfNewDevice });
+        assert_eq!(
+            new.changes_from(&old),
+            vec![
+                "Step 2: Authenticator app (TOTP) or Backup code (when enrolled) → Authenticator app (TOTP) or Backup code (always)",
+                "Step 3 added: Passkey (new devices only)",
+            ]
+        );
+        assert_eq!(old.changes_from(&new).last().unwrap(), "Step 3 removed: Passkey (new devices only)");
+        assert_eq!(old.describe()[0], "Step 1: Password or Passkey (always)");
+    }
+
+    #[test]
+    fn the_blocking_step_is_named() {
+        let f = Flow {
+            steps: vec![Step { options: vec![Password], when: Condition::Always }, Step { options: vec![Totp], when: Condition::Always }],
+        };
+        assert_eq!(blocking_step(&f, &subject(&[Password])), Some(1));
+        assert_eq!(blocking_step(&f, &subject(&[Passkey])), Some(0));
+        assert_eq!(blocking_step(&f, &subject(&[Password, Totp])), None);
     }
 
     #[test]

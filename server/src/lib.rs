@@ -57,7 +57,8 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let hasher = domain::crypto::PasswordHasher::new(config.hash_concurrency.unwrap_or(cores));
     let webauthn = domain::passkeys::relying_party(&config.public_url.origin).map_err(|e| StartError::Key(e.to_string()))?;
     let ctx = domain::Ctx::new(db, clock, hasher, config.policy(), keys, webauthn);
-    let services = Services { ctx, cookie: SessionCookie::for_https(config.public_url.https) };
+    let services =
+        Services { ctx, cookie: SessionCookie::for_https(config.public_url.https), public_origin: config.public_url.origin.clone() };
     let web =
         Arc::new(Web { public_origin: config.public_url.origin.clone(), https: config.public_url.https, trust_proxy: config.trust_proxy });
     let leptos_options = LeptosOptions::builder()

@@ -4,12 +4,14 @@ mod account_layout;
 mod alert;
 mod field;
 mod not_found;
+mod shell;
 mod spinner;
 
 pub use account_layout::AccountLayout;
 pub use alert::{Alert, AlertKind, ErrorAlert};
 pub use field::{SelectField, TextField};
 pub use not_found::NotFound;
+pub use shell::{Shell, refused};
 pub use spinner::Spinner;
 
 /// Leaves the single-page app for `url` (full page load), e.g. after signing

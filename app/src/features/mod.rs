@@ -1,7 +1,9 @@
 //! The portal's features, each with its types (DTOs and validation shared by
 //! browser and server), its server functions (`api`) and its pages (`view`).
 
+pub mod admin;
 pub mod auth;
 pub mod passkeys;
 pub mod profile;
+pub mod reauth;
 pub mod security;

@@ -17,12 +17,12 @@ use webauthn_authenticator_rs::WebauthnAuthenticator as _;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs_proto::{AllowCredentials, CreationChallengeResponse, Mediation, PublicKeyCredential, RequestChallengeResponse};
 
-const STEP: Duration = Duration::from_secs(30);
+pub(crate) const STEP: Duration = Duration::from_secs(30);
 const STALE: Duration = Duration::from_secs(6 * 60);
 
 // ---- Small helpers ----------------------------------------------------------
 
-async fn call(app: &TestApp, c: &Client, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+pub(crate) async fn call(app: &TestApp, c: &Client, path: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
     json(app.post(c, path, form).await).await
 }
 
@@ -38,7 +38,7 @@ fn activity(o: &Value) -> Vec<String> {
 
 /// An authenticator app for `secret` (base32): RFC 6238, SHA-1, 6 digits,
 /// 30-second steps, no skew.
-fn authenticator(secret: &str) -> totp_rs::Totp {
+pub(crate) fn authenticator(secret: &str) -> totp_rs::Totp {
     let secret = totp_rs::Secret::try_from_base32(secret).expect("base32 secret");
     totp_rs::Builder::new()
         .with_algorithm(totp_rs::Algorithm::SHA1)
@@ -51,7 +51,7 @@ fn authenticator(secret: &str) -> totp_rs::Totp {
 }
 
 /// The code the app shows at the server's (manual) clock time, `offset` steps away.
-fn code(app: &TestApp, secret: &str, offset: i64) -> String {
+pub(crate) fn code(app: &TestApp, secret: &str, offset: i64) -> String {
     let t = app.clock_now().timestamp() + offset * 30;
     authenticator(secret).generate(t as u64).to_string()
 }
@@ -63,14 +63,14 @@ fn wrong_code(app: &TestApp, secret: &str) -> String {
 }
 
 /// The `secret` parameter of an `otpauth://` URI.
-fn secret_of(otpauth_uri: &str) -> String {
+pub(crate) fn secret_of(otpauth_uri: &str) -> String {
     let uri = url::Url::parse(otpauth_uri).expect("otpauth URI");
     assert_eq!((uri.scheme(), uri.host_str()), ("otpauth", Some("totp")), "{otpauth_uri}");
     uri.query_pairs().find(|(k, _)| k == "secret").map(|(_, v)| v.into_owned()).expect("secret parameter")
 }
 
 /// Starts adding an authenticator app: the ceremony and the secret from the URI.
-async fn totp_start(app: &TestApp, c: &Client) -> (String, String) {
+pub(crate) async fn totp_start(app: &TestApp, c: &Client) -> (String, String) {
     let (status, e) = call(app, c, "/api/security/totp_start", &[]).await;
     assert_eq!(status, StatusCode::OK, "{e}");
     let secret = secret_of(e["otpauth_uri"].as_str().unwrap());
@@ -80,7 +80,7 @@ async fn totp_start(app: &TestApp, c: &Client) -> (String, String) {
 
 /// Adds an authenticator app named "Phone" (the session's proof must be
 /// recent); returns its secret.
-async fn enrol_totp(app: &TestApp, c: &Client) -> String {
+pub(crate) async fn enrol_totp(app: &TestApp, c: &Client) -> String {
     let (ceremony, secret) = totp_start(app, c).await;
     let now = code(app, &secret, 0);
     let (status, body) = call(app, c, "/api/security/totp_finish", &[("ceremony", &ceremony), ("code", &now), ("name", "Phone")]).await;
@@ -90,7 +90,7 @@ async fn enrol_totp(app: &TestApp, c: &Client) -> String {
 
 /// Signs in with password then authenticator code, a step later than the
 /// last code used (the clock moves on 30 s).
-async fn sign_in_with_totp(app: &TestApp, name: &str, secret: &str) -> Client {
+pub(crate) async fn sign_in_with_totp(app: &TestApp, name: &str, secret: &str) -> Client {
     let c = app.client();
     let (status, next) = json(app.login(&c, name, TEST_PASSWORD).await).await;
     assert_eq!((status, next.as_str()), (StatusCode::OK, Some("/login/verify")));
@@ -377,12 +377,11 @@ async fn passkeys_register_sign_in_and_refuse_replay_and_other_peoples_keys(app:
     // Bob's passkey offered to confirm it's alice: refused, and the proof stays stale.
     app.advance(STALE);
     assert_eq!(call(&app, &c, "/api/security/totp_start", &[]).await, (StatusCode::FORBIDDEN, Value::from("ReauthRequired")));
-    let (status, ch) = call(&app, &c, "/api/security/reauth_passkey_start", &[]).await;
+    let (status, ch) = call(&app, &c, "/api/reauth/passkey_start", &[]).await;
     assert_eq!(status, StatusCode::OK, "{ch}");
     let answer = assertion(&app, &mut bob_key, ch["options"].as_str().unwrap(), &bob_cred_id, None);
     let (status, body) =
-        call(&app, &c, "/api/security/reauth_passkey_finish", &[("ceremony", ch["ceremony"].as_str().unwrap()), ("credential", &answer)])
-            .await;
+        call(&app, &c, "/api/reauth/passkey_finish", &[("ceremony", ch["ceremony"].as_str().unwrap()), ("credential", &answer)]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(field_message(&body, "passkey").is_some(), "{body}");
     assert_eq!(call(&app, &c, "/api/security/totp_start", &[]).await.0, StatusCode::FORBIDDEN);
@@ -398,11 +397,10 @@ async fn passkeys_register_sign_in_and_refuse_replay_and_other_peoples_keys(app:
     assert!(field_message(&body, "passkey").is_some(), "{body}");
 
     // Her own passkey confirms it.
-    let (_, ch) = call(&app, &c, "/api/security/reauth_passkey_start", &[]).await;
+    let (_, ch) = call(&app, &c, "/api/reauth/passkey_start", &[]).await;
     let answer = assertion(&app, &mut key, ch["options"].as_str().unwrap(), &cred_id, None);
     let (status, body) =
-        call(&app, &c, "/api/security/reauth_passkey_finish", &[("ceremony", ch["ceremony"].as_str().unwrap()), ("credential", &answer)])
-            .await;
+        call(&app, &c, "/api/reauth/passkey_finish", &[("ceremony", ch["ceremony"].as_str().unwrap()), ("credential", &answer)]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(call(&app, &c, "/api/security/totp_start", &[]).await.0, StatusCode::OK);
 }
@@ -434,12 +432,12 @@ async fn sensitive_changes_need_a_recent_proof_in_this_session(app: TestApp) {
     }
     assert_eq!(overview(&app, &c).await["totp"].as_array().unwrap().len(), 1, "nothing removed");
 
-    let (status, body) = call(&app, &c, "/api/security/reauthenticate", &[("method", "password"), ("secret", "not the password")]).await;
+    let (status, body) = call(&app, &c, "/api/reauth/confirm", &[("method", "password"), ("secret", "not the password")]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(field_message(&body, "password").is_some(), "{body}");
     assert_eq!(call(&app, &c, "/api/security/totp_start", &[]).await.0, StatusCode::FORBIDDEN, "a wrong password proves nothing");
 
-    let (status, body) = call(&app, &c, "/api/security/reauthenticate", &[("method", "password"), ("secret", TEST_PASSWORD)]).await;
+    let (status, body) = call(&app, &c, "/api/reauth/confirm", &[("method", "password"), ("secret", TEST_PASSWORD)]).await;
     assert_eq!((status, body), (StatusCode::OK, Value::Null));
     assert_eq!(call(&app, &c, "/api/security/totp_start", &[]).await.0, StatusCode::OK);
     assert!(overview(&app, &c).await["reauth"]["recent_for_secs"].as_i64().unwrap() > 290);
@@ -453,11 +451,11 @@ async fn sensitive_changes_need_a_recent_proof_in_this_session(app: TestApp) {
     }
     // An authenticator code confirms it too, once.
     let now = code(&app, &secret, 0);
-    let (status, body) = call(&app, &other, "/api/security/reauthenticate", &[("method", "totp"), ("secret", &now)]).await;
+    let (status, body) = call(&app, &other, "/api/reauth/confirm", &[("method", "totp"), ("secret", &now)]).await;
     assert_eq!((status, body), (StatusCode::OK, Value::Null));
     assert_eq!(call(&app, &other, "/api/security/backup_codes_generate", &[]).await.0, StatusCode::OK);
     app.advance(STALE);
-    let (status, body) = call(&app, &c, "/api/security/reauthenticate", &[("method", "totp"), ("secret", &now)]).await;
+    let (status, body) = call(&app, &c, "/api/reauth/confirm", &[("method", "totp"), ("secret", &now)]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a spent code: {body}");
     assert!(field_message(&body, "code").is_some_and(|m| m.contains("already used")), "{body}");
 }
@@ -546,7 +544,7 @@ async fn bad_input_gets_clear_answers(app: TestApp) {
     // An expired ceremony, finished with a fresh proof, is refused.
     let ccr: CreationChallengeResponse = serde_json::from_str(ch["options"].as_str().unwrap()).unwrap();
     app.advance(STALE);
-    let (status, _) = call(&app, &c, "/api/security/reauthenticate", &[("method", "password"), ("secret", TEST_PASSWORD)]).await;
+    let (status, _) = call(&app, &c, "/api/reauth/confirm", &[("method", "password"), ("secret", TEST_PASSWORD)]).await;
     assert_eq!(status, StatusCode::OK);
     let reg = SoftPasskey::new(true).do_registration(origin(&app), ccr).unwrap();
     let credential = serde_json::to_string(&reg).unwrap();
@@ -610,7 +608,7 @@ async fn bad_input_gets_clear_answers(app: TestApp) {
     // Reauthentication input.
     for (method, secret, field) in [("password", "", "password"), ("totp", "", "code"), ("totp", "12", "code"), ("sms", "123456", "method")]
     {
-        let (status, body) = call(&app, &c, "/api/security/reauthenticate", &[("method", method), ("secret", secret)]).await;
+        let (status, body) = call(&app, &c, "/api/reauth/confirm", &[("method", method), ("secret", secret)]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {secret}: {body}");
         assert!(field_message(&body, field).is_some(), "{method} {secret}: {body}");
     }

@@ -26,8 +26,8 @@ fn to_profile(u: &domain::users::User) -> Profile {
 #[server(prefix = "/api/account", endpoint = "me")]
 pub async fn get_me() -> Result<Me, AppError> {
     use crate::ssr::*;
-    let auth = require_user()?;
-    let u = domain::users::get(&services()?.ctx.db, auth.user_id).await?;
+    let (auth, s) = require_account_user().await?;
+    let u = domain::users::get(&s.ctx.db, auth.user_id).await?;
     Ok(Me {
         display_name: display_name(u.display_name.as_deref(), u.given_name.as_deref(), u.family_name.as_deref(), &u.username),
         username: u.username,
@@ -40,8 +40,8 @@ pub async fn get_me() -> Result<Me, AppError> {
 #[server(prefix = "/api/account", endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, AppError> {
     use crate::ssr::*;
-    let auth = require_user()?;
-    let db = &services()?.ctx.db;
+    let (auth, s) = require_account_user().await?;
+    let db = &s.ctx.db;
     let u = domain::users::get(db, auth.user_id).await?;
     let (this, previous) = domain::sessions::this_and_previous_sign_in(db, u.id, auth.session_id).await?;
     let tz = u.time_zone.as_deref();
@@ -64,8 +64,8 @@ pub async fn get_overview() -> Result<Overview, AppError> {
 #[server(prefix = "/api/account", endpoint = "profile")]
 pub async fn get_profile() -> Result<Profile, AppError> {
     use crate::ssr::*;
-    let auth = require_user()?;
-    let u = domain::users::get(&services()?.ctx.db, auth.user_id).await?;
+    let (auth, s) = require_account_user().await?;
+    let u = domain::users::get(&s.ctx.db, auth.user_id).await?;
     Ok(to_profile(&u))
 }
 
@@ -74,8 +74,7 @@ pub async fn get_profile() -> Result<Profile, AppError> {
 #[server(prefix = "/api/account", endpoint = "update_profile")]
 pub async fn update_profile(profile: ProfileForm) -> Result<Profile, AppError> {
     use crate::ssr::*;
-    let auth = require_user()?;
-    let s = services()?;
+    let (auth, s) = require_account_user().await?;
     let v = validate_profile(&profile).map_err(AppError::Invalid)?;
     let update = domain::users::ProfileUpdate {
         given_name: v.given_name,

@@ -32,8 +32,7 @@ fn parse_id(id: &str) -> Result<uuid::Uuid, AppError> {
 #[cfg(feature = "ssr")]
 async fn recent_proof() -> Result<(crate::ssr::Services, domain::sessions::Authenticated, domain::users::User), AppError> {
     use crate::ssr::*;
-    let auth = require_user()?;
-    let s = services()?;
+    let (auth, s) = require_account_user().await?;
     domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now())?;
     let user = domain::users::get(&s.ctx.db, auth.user_id).await?;
     Ok((s, auth, user))
@@ -50,10 +49,8 @@ async fn record(s: &crate::ssr::Services, user: uuid::Uuid, kind: domain::events
 #[server(prefix = "/api/security", endpoint = "overview")]
 pub async fn get_security() -> Result<Security, AppError> {
     use crate::ssr::*;
-    let auth = require_user()?;
-    let s = services()?;
+    let (auth, s) = require_account_user().await?;
     let db = &s.ctx.db;
-    let now = s.ctx.now();
     let user = domain::users::get(db, auth.user_id).await?;
     let tz = user.time_zone.as_deref();
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| format_time(t, tz)).unwrap_or_else(|| "Never".into());
@@ -92,15 +89,8 @@ pub async fn get_security() -> Result<Security, AppError> {
             ip: e.ip,
         })
         .collect();
-    let enrolled = domain::factors::enrolled(db, user.id).await?;
-    let recent_for = (domain::reauth::recent_until(&s.ctx, &auth) - now).num_seconds().max(0);
     Ok(Security {
-        reauth: ReauthOptions {
-            password: enrolled.contains(&proto::flow::Method::Password),
-            totp: !totp.is_empty(),
-            passkey: enrolled.contains(&proto::flow::Method::Passkey),
-            recent_for_secs: recent_for,
-        },
+        reauth: crate::features::reauth::api::options_for(&s, &auth).await?,
         passkeys,
         totp,
         backup_codes: BackupCodesInfo {
@@ -111,56 +101,6 @@ pub async fn get_security() -> Result<Security, AppError> {
         },
         activity,
     })
-}
-
-/// Confirms it's the person with their password or an authenticator code
-/// (`method` is `password` or `totp`); sensitive changes then work for a
-/// few minutes. **Requires:** a session; rate-limited per account.
-#[server(prefix = "/api/security", endpoint = "reauthenticate")]
-pub async fn reauthenticate(method: String, secret: String) -> Result<(), AppError> {
-    use crate::ssr::*;
-    use domain::reauth::Proof;
-    let auth = require_user()?;
-    let s = services()?;
-    if secret.is_empty() {
-        return Err(AppError::field(if method == "totp" { "code" } else { "password" }, "Enter it to continue."));
-    }
-    if secret.len() > 1024 {
-        return Err(AppError::field("password", "That is too long."));
-    }
-    let proof = match method.as_str() {
-        "password" => Proof::Password(&secret),
-        "totp" => Proof::Totp(&secret),
-        _ => return Err(AppError::field("method", "Choose password or authenticator app.")),
-    };
-    domain::reauth::prove(&s.ctx, &auth, proof, &client_meta(), s.ctx.now()).await?;
-    Ok(())
-}
-
-/// Starts confirming it's the person with one of their passkeys.
-/// **Requires:** a session.
-#[server(prefix = "/api/security", endpoint = "reauth_passkey_start")]
-pub async fn start_reauth_passkey() -> Result<Challenge, AppError> {
-    use crate::ssr::*;
-    let auth = require_user()?;
-    let s = services()?;
-    let (id, rcr) = domain::reauth::start_passkey(&s.ctx, &auth, s.ctx.now()).await?;
-    crate::features::passkeys::challenge(id, &rcr)
-}
-
-/// Finishes confirming it's the person with a passkey.
-/// **Requires:** a session and a ceremony from `reauth_passkey_start`.
-#[server(prefix = "/api/security", endpoint = "reauth_passkey_finish")]
-pub async fn finish_reauth_passkey(ceremony: String, credential: String) -> Result<(), AppError> {
-    use crate::features::passkeys::{parse_ceremony, parse_credential};
-    use crate::ssr::*;
-    let auth = require_user()?;
-    let s = services()?;
-    let ceremony = parse_ceremony(&ceremony)?;
-    let credential = parse_credential(&credential)?;
-    domain::reauth::prove(&s.ctx, &auth, domain::reauth::Proof::Passkey { ceremony, credential: &credential }, &client_meta(), s.ctx.now())
-        .await?;
-    Ok(())
 }
 
 /// Starts adding an authenticator app: a new secret, shown once.
@@ -199,9 +139,9 @@ pub async fn finish_totp_enrolment(ceremony: String, code: String, name: String)
 #[server(prefix = "/api/security", endpoint = "totp_rename")]
 pub async fn rename_totp(id: String, name: String) -> Result<(), AppError> {
     use crate::ssr::*;
-    let auth = require_user()?;
+    let (auth, s) = require_account_user().await?;
     let name = crate::validation::validate_credential_name(&name).map_err(|e| AppError::Invalid(vec![e]))?;
-    domain::totp::rename(&services()?.ctx.db, auth.user_id, parse_id(&id)?, &name).await?;
+    domain::totp::rename(&s.ctx.db, auth.user_id, parse_id(&id)?, &name).await?;
     Ok(())
 }
 
@@ -250,9 +190,9 @@ pub async fn finish_passkey_registration(ceremony: String, name: String, credent
 #[server(prefix = "/api/security", endpoint = "passkey_rename")]
 pub async fn rename_passkey(id: String, name: String) -> Result<(), AppError> {
     use crate::ssr::*;
-    let auth = require_user()?;
+    let (auth, s) = require_account_user().await?;
     let name = crate::validation::validate_credential_name(&name).map_err(|e| AppError::Invalid(vec![e]))?;
-    domain::passkeys::rename(&services()?.ctx.db, auth.user_id, parse_id(&id)?, &name).await?;
+    domain::passkeys::rename(&s.ctx.db, auth.user_id, parse_id(&id)?, &name).await?;
     Ok(())
 }
 

@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+pub use crate::features::reauth::ReauthOptions;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credential {
     pub id: String,
@@ -25,16 +27,6 @@ pub struct Activity {
     pub when: String,
     pub what: String,
     pub ip: Option<String>,
-}
-
-/// How the person can confirm it's them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReauthOptions {
-    pub password: bool,
-    pub totp: bool,
-    pub passkey: bool,
-    /// Seconds the current proof stays recent (0 when a new one is needed).
-    pub recent_for_secs: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

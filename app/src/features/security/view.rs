@@ -6,6 +6,7 @@ use super::types::*;
 use crate::components::{Alert, AlertKind, ErrorAlert, Spinner, TextField};
 use crate::error::{AppError, message_for};
 use crate::features::passkeys;
+use crate::features::reauth::view::{ReauthPanel, retryable};
 
 /// Shared by the page's sections: asks for a fresh proof when the server
 /// says the last one is too old, then retries the action that needed it.
@@ -43,19 +44,6 @@ impl Page {
     }
 }
 
-/// A callback that can hand itself to what it starts, so an action
-/// interrupted by "confirm it's you" can be retried afterwards.
-fn retryable(f: impl Fn(Callback<()>) + Send + Sync + 'static) -> Callback<()> {
-    let me = StoredValue::new(None::<Callback<()>>);
-    let cb = Callback::new(move |()| {
-        if let Some(this) = me.get_value() {
-            f(this)
-        }
-    });
-    me.set_value(Some(cb));
-    cb
-}
-
 /// `/myaccount/security`: passkeys, authenticator apps, backup codes and
 /// recent security activity.
 #[component]
@@ -72,7 +60,7 @@ pub fn SecurityPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(sec) => view! {
-                        <ReauthPanel page=page options=sec.reauth.clone()/>
+                        <ReauthPanel retry=page.retry options=sec.reauth.clone()/>
                         <PasskeysSection page=page items=sec.passkeys.clone()/>
                         <TotpSection page=page items=sec.totp.clone()/>
                         <BackupCodesSection page=page info=sec.backup_codes.clone()/>
@@ -82,101 +70,6 @@ pub fn SecurityPage() -> impl IntoView {
                 }
             })}
         </Transition>
-    }
-}
-
-/// Inline "confirm it's you": password, authenticator code or passkey.
-#[component]
-fn ReauthPanel(page: Page, options: ReauthOptions) -> impl IntoView {
-    let secret = RwSignal::new(String::new());
-    let method = RwSignal::new(if options.password { "password" } else { "totp" });
-    let error = RwSignal::new(None::<AppError>);
-    let busy = RwSignal::new(false);
-    let done = move || {
-        busy.set(false);
-        secret.set(String::new());
-        if let Some(run) = page.retry.get_untracked() {
-            page.retry.set(None);
-            run.run(());
-        }
-    };
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            match reauthenticate(method.get_untracked().to_owned(), secret.get_untracked()).await {
-                Ok(()) => done(),
-                Err(e) => {
-                    busy.set(false);
-                    error.set(Some(e));
-                }
-            }
-        });
-    };
-    let with_passkey = move |_| {
-        busy.set(true);
-        error.set(None);
-        leptos::task::spawn_local(async move {
-            let result = async {
-                let c = start_reauth_passkey().await?;
-                let credential = passkeys::get(&c.options).await.map_err(AppError::Refused)?;
-                finish_reauth_passkey(c.ceremony, credential).await
-            }
-            .await;
-            match result {
-                Ok(()) => done(),
-                Err(e) => {
-                    busy.set(false);
-                    error.set(Some(e));
-                }
-            }
-        });
-    };
-    let field_error = Signal::derive(move || {
-        error.get().and_then(|e| message_for(e.field_errors(), "password").or_else(|| message_for(e.field_errors(), "code")))
-    });
-    let other_error = move || error.get().filter(|e| e.field_errors().is_empty());
-    let (has_password, has_totp, has_passkey) = (options.password, options.totp, options.passkey);
-    view! {
-        <Show when=move || page.retry.get().is_some()>
-            <section class="card reauth" aria-labelledby="reauth-title" data-testid="reauth">
-                <h2 id="reauth-title">"Confirm it's you"</h2>
-                <p class="muted">"For your safety, this change needs a fresh sign-in proof. It then stays valid for a few minutes."</p>
-                {move || other_error().map(|e| view! { <ErrorAlert error=e/> })}
-                <form on:submit=submit novalidate>
-                    // Type-erased (into_any), like the rename form below: keeps the
-                    // view type within the compiler's query depth in `server`.
-                    {(has_password && has_totp).then(|| view! {
-                        <div class="segmented" role="radiogroup" aria-label="Confirm with">
-                            <label><input type="radio" name="reauth-method" checked=move || method.get() == "password"
-                                on:change=move |_| method.set("password")/>" Password"</label>
-                            <label><input type="radio" name="reauth-method" checked=move || method.get() == "totp"
-                                on:change=move |_| method.set("totp")/>" Authenticator code"</label>
-                        </div>
-                    }.into_any())}
-                    {move || if method.get() == "password" && has_password {
-                        view! { <TextField label="Your password" name="password" id="reauth-password" kind="password"
-                            autocomplete="current-password" autofocus=true error=field_error
-                            value=secret controlled=true on_input=move |v| secret.set(v)/> }.into_any()
-                    } else if has_totp {
-                        view! { <TextField label="Code from your authenticator app" name="code" id="reauth-code" inputmode="numeric"
-                            autocomplete="one-time-code" autofocus=true error=field_error
-                            value=secret controlled=true on_input=move |v| secret.set(v)/> }.into_any()
-                    } else {
-                        ().into_any()
-                    }}
-                    <div class="form-actions">
-                        {(has_password || has_totp).then(|| view! {
-                            <button class="button button--primary" type="submit" disabled=move || busy.get()>"Confirm"</button>
-                        })}
-                        {has_passkey.then(|| view! {
-                            <button class="button" type="button" on:click=with_passkey disabled=move || busy.get()>"Use a passkey"</button>
-                        })}
-                        <button class="button button--quiet" type="button" on:click=move |_| page.retry.set(None)>"Cancel"</button>
-                    </div>
-                </form>
-            </section>
-        </Show>
     }
 }
 

@@ -1,0 +1,13 @@
+//! The admin console, in the same single-page app: applications (My Account
+//! first), switching My Account on or off, and editing its login flow.
+//!
+//! Pages under `/admin`. Functions under `/api/admin/`.
+//! Security: every function requires an administrator (checked on the
+//! server); changes also need a recent sign-in proof. The console never
+//! depends on My Account being enabled, so the switch cannot lock admins out;
+//! a login flow no administrator could complete is refused.
+
+pub mod api;
+pub mod flow_editor;
+pub mod types;
+pub mod view;

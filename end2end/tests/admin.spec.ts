@@ -1,0 +1,186 @@
+// The admin console: switching My Account off and on, and editing its login
+// flow. These tests change instance-wide settings, so each starts a Latchkey
+// server of its own (the worker's server, shared by other tests, is untouched).
+
+import type { Browser, BrowserContext } from '@playwright/test';
+
+import { Latchkey, SecurityPage, VerifyPage, nextUnusedCode } from '../support/app';
+import { expect, test, type Account, type RunningServer } from '../support/fixtures';
+import { installHydrationProbe } from '../support/hydration';
+import { createAccount, startServer } from '../support/server';
+
+const CONSOLE_NEEDS_JS = 'the console is an interactive app: its changes need JavaScript';
+const DISABLED = 'My Account has been disabled by the administrator.';
+
+/** A server of this test's own, and browser contexts on it, all closed at the end. */
+async function ownServer<T>(browser: Browser, run: (s: { server: RunningServer; newBrowser: () => Promise<Latchkey> }) => Promise<T>) {
+  const server = await startServer('admin');
+  const contexts: BrowserContext[] = [];
+  const errors: string[] = [];
+  const newBrowser = async () => {
+    const context = await browser.newContext({ baseURL: server.url, javaScriptEnabled: true, locale: 'en-GB', timezoneId: 'UTC' });
+    contexts.push(context);
+    await installHydrationProbe(context);
+    const page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(e.stack ?? e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /panicked|RuntimeError|hydration/i.test(m.text())) errors.push(m.text());
+    });
+    return new Latchkey(page, true);
+  };
+  try {
+    const result = await run({ server, newBrowser });
+    expect(errors, 'uncaught errors in the browser console').toEqual([]);
+    return result;
+  } catch (e) {
+    throw new Error(`${e}\n--- server log ---\n${server.log().slice(-4000)}`);
+  } finally {
+    for (const c of contexts) await c.close();
+    await server.stop();
+  }
+}
+
+/** Opens the console's My Account page from the account shell's "Console" link, on `tab`. */
+async function openMyAccountSettings(admin: Latchkey, tab: 'General' | 'Login Flow' | 'Danger Zone') {
+  await admin.page.getByTestId('console-link').click();
+  await expect(admin.page).toHaveURL(/\/admin\/applications$/);
+  const list = admin.page.getByTestId('applications');
+  await expect(list.getByRole('listitem').first()).toContainText('My Account');
+  await list.getByRole('link', { name: 'My Account' }).click();
+  await expect(admin.heading('My Account')).toBeVisible();
+  await admin.page.getByRole('tab', { name: tab }).click();
+  await expect(admin.page.getByRole('tab', { name: tab })).toHaveAttribute('aria-selected', 'true');
+}
+
+/** Flips the Danger Zone switch and confirms in the dialog. */
+async function flipPortal(admin: Latchkey, action: 'Disable' | 'Enable') {
+  await admin.page.getByTestId('disable-switch').click();
+  const dialog = admin.page.getByRole('dialog');
+  await expect(dialog).toContainText(action === 'Disable' ? 'Disable My Account?' : 'Enable My Account?');
+  await dialog.getByTestId('confirm-switch').click();
+  await expect(admin.status(action === 'Disable' ? 'My Account is disabled.' : 'My Account is enabled.')).toBeVisible();
+}
+
+test.describe('Admin console', () => {
+  // Checks the Danger Zone: an admin disables My Account after a confirmation dialog;
+  // a person signed in in a second browser sees, on their next page, that the portal
+  // is disabled by the administrator (HTTP 403), while the admin still has the console;
+  // the admin enables it again and the person's account shows again (same session).
+  // Threat: an admin locking themselves out with the switch; the console stays reachable.
+  test('an admin disables My Account, a person sees it disabled, and the admin enables it again', async ({ browser, js }) => {
+    test.skip(!js, CONSOLE_NEEDS_JS);
+    await ownServer(browser, async ({ server, newBrowser }) => {
+      const adminAccount = createAccount(server, { prefix: 'root', admin: true });
+      const person = createAccount(server, { prefix: 'pat' });
+      const admin = await newBrowser();
+      const user = await newBrowser();
+      await user.signIn(person);
+      await user.expectSignedInAs(person.username);
+
+      await admin.signIn(adminAccount);
+      await openMyAccountSettings(admin, 'Danger Zone');
+      const dz = admin.page.getByRole('tabpanel', { name: 'Danger Zone' });
+      await expect(admin.page.getByTestId('disable-switch')).not.toBeChecked();
+      // Cancelling the dialog changes nothing.
+      await admin.page.getByTestId('disable-switch').click();
+      await admin.page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+      await expect(admin.page.getByTestId('disable-switch')).not.toBeChecked();
+
+      await flipPortal(admin, 'Disable');
+      await expect(admin.page.getByTestId('disable-switch')).toBeChecked();
+      await expect(dz.getByTestId('switched')).toContainText(`Disabled by ${adminAccount.username}`);
+
+      const response = await user.page.reload();
+      expect(response?.status()).toBe(403);
+      await user.settled();
+      await expect(user.page.getByTestId('portal-disabled')).toContainText(DISABLED);
+      await expect(user.shellName).toHaveCount(0);
+
+      // The admin's own My Account is disabled too, but the console is not.
+      await admin.page.reload();
+      await admin.settled();
+      await expect(admin.page.getByTestId('disable-switch')).toBeChecked();
+      await flipPortal(admin, 'Enable');
+      await expect(admin.page.getByTestId('disable-switch')).not.toBeChecked();
+      await expect(dz.getByTestId('switched')).toContainText(`Enabled by ${adminAccount.username}`);
+
+      await user.reload();
+      await user.expectSignedInAs(person.username);
+    });
+  });
+
+  // Checks the Login Flow editor end to end: the admin removes the second step and
+  // saves with Update (a person with an authenticator app then signs in with the
+  // password alone), then adds a step with the authenticator app for everyone, after
+  // leaving-with-unsaved-changes is asked about; the person's next sign-in asks for
+  // the code. The version history shows who saved what.
+  // Threat: a flow change that silently does not apply (or applies to the wrong people).
+  test('the admin edits the login flow and the next sign-in follows it', async ({ browser, js }) => {
+    test.skip(!js, CONSOLE_NEEDS_JS);
+    await ownServer(browser, async ({ server, newBrowser }) => {
+      const adminAccount: Account = createAccount(server, { prefix: 'root', admin: true });
+      const person = createAccount(server, { prefix: 'pat' });
+      // The person sets up an authenticator app.
+      const user = await newBrowser();
+      await user.signIn(person);
+      const security = new SecurityPage(user);
+      await security.open();
+      const enrolled = await security.enrolTotp('Phone');
+      await user.signOut();
+
+      // The admin has an authenticator app too: a flow that asks everyone for
+      // one is refused while no administrator could complete it.
+      const admin = await newBrowser();
+      await admin.signIn(adminAccount);
+      const adminSecurity = new SecurityPage(admin);
+      await adminSecurity.open();
+      await adminSecurity.enrolTotp('Admin phone');
+      await openMyAccountSettings(admin, 'Login Flow');
+      const steps = admin.page.getByTestId('flow-steps');
+      await expect(steps.locator('> li')).toHaveCount(2);
+      await expect(admin.page.getByTestId('step-2')).toContainText('Authenticator app (TOTP)');
+      const update = admin.page.getByTestId('update-flow');
+      await expect(update).toBeDisabled();
+
+      // Remove step 2 and save.
+      await admin.page.getByRole('button', { name: 'Remove step 2' }).click();
+      await expect(steps.locator('> li')).toHaveCount(1);
+      await expect(admin.page.getByTestId('unsaved')).toBeVisible();
+      await update.click();
+      await expect(admin.status('Saved as version 1')).toBeVisible();
+      await expect(admin.page.getByTestId('versions')).toContainText(`Saved by ${adminAccount.username}`);
+
+      await user.signIn(person);
+      await user.expectSignedInAs(person.username);
+      await user.signOut();
+
+      // Add a step: the authenticator app, always.
+      await admin.page.getByTestId('add-step').click();
+      const step2 = admin.page.getByTestId('step-2');
+      await expect(step2).toContainText('No options yet.');
+      await expect(admin.page.getByTestId('flow-steps')).toContainText('Step 2 has no options.');
+      await expect(update).toBeDisabled();
+      await step2.getByTestId('step-2-add-select').selectOption('totp');
+      await step2.getByTestId('step-2-add').click();
+      await step2.getByTestId('step-2-when').selectOption('always');
+      await expect(step2.locator('.chip')).toHaveCount(1);
+      await expect(step2.locator('.chip')).toContainText('Authenticator app (TOTP)');
+
+      // Leaving with unsaved changes asks first; staying keeps them.
+      admin.page.once('dialog', (d) => d.dismiss());
+      await admin.page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Applications' }).click();
+      await expect(admin.page).toHaveURL(/\/admin\/applications\/myaccount/);
+      await expect(step2).toBeVisible();
+
+      await update.click();
+      await expect(admin.status('Saved as version 2')).toBeVisible();
+      await expect(admin.page.getByTestId('unsaved')).toHaveCount(0);
+
+      await user.signIn(person, { expectPath: '/login/verify' });
+      const verify = new VerifyPage(user);
+      await verify.submitTotp(nextUnusedCode(enrolled));
+      await user.arrivedAt('/myaccount');
+      await user.expectSignedInAs(person.username);
+    });
+  });
+});
