@@ -5,9 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::login_flows;
 use entity::prelude::*;
 use proto::flow::Flow;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use uuid::Uuid;
 
 use crate::{Error, Result, factors};
@@ -85,18 +83,19 @@ pub async fn update(
         let all: Vec<String> = problems.into_iter().map(|p| p.message).collect();
         return Err(Error::invalid("flow", all.join(" ")));
     }
-    let txn = db.begin().await?;
-    let current = current(&txn, app).await?;
+    // No read-then-write transaction (on SQLite it could fail to upgrade to
+    // a write when another connection wrote meanwhile): the version number is
+    // the lock. The new row takes `base_version + 1`, which the unique index
+    // on (app, version) lets exactly one save have; any other is stale.
+    let current = current(db, app).await?;
     if current.version != base_version {
         return Err(stale());
     }
-    ensure_an_admin_can_sign_in(&txn, flow, by).await?;
-    let saved = save(&txn, app, flow, Some(by), now).await.map_err(|e| match e {
-        // Two administrators saving at the same moment: one wins.
+    ensure_an_admin_can_sign_in(db, flow, by).await?;
+    let saved = insert_version(db, app, base_version + 1, flow, Some(by), now).await.map_err(|e| match e {
         Error::Db(ref db) if matches!(db.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => stale(),
         other => other,
     })?;
-    txn.commit().await?;
     tracing::info!(app, version = saved.version, by = %by, "login flow saved");
     Ok(saved)
 }
@@ -168,6 +167,17 @@ pub async fn save(db: &impl ConnectionTrait, app: &str, flow: &Flow, by: Option<
         return Err(Error::invalid("flow", p.message.clone()));
     }
     let version = current(db, app).await?.version + 1;
+    insert_version(db, app, version, flow, by, now).await
+}
+
+async fn insert_version(
+    db: &impl ConnectionTrait,
+    app: &str,
+    version: i32,
+    flow: &Flow,
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<StoredFlow> {
     let definition = serde_json::to_string(flow).map_err(|e| Error::Internal(e.to_string()))?;
     let m = login_flows::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -247,6 +257,33 @@ mod tests {
         assert!(matches!(restore(&ctx.db, MY_ACCOUNT, 9, 3, admin.id, now).await, Err(Error::NotFound)));
     }
     crate::db_test!(a_stale_base_version_is_refused_and_restore_adds_a_version);
+
+    /// Threat: lost updates under concurrency. Eight saves from the same
+    /// base at once: exactly one is stored, the others are told it is stale.
+    async fn concurrent_saves_from_one_base_store_exactly_one(t: TestDb) {
+        let ctx = t.ctx();
+        let admin = testing::user(&ctx, "root", true).await;
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let db = ctx.db.clone();
+            let mut f = Flow::default_my_account();
+            if i % 2 == 0 {
+                f.steps[0].options.reverse();
+            }
+            tasks.push(tokio::spawn(async move { update(&db, MY_ACCOUNT, 0, &f, admin.id, testing::t0()).await }));
+        }
+        let (mut ok, mut stale) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(Error::Refused(m)) if m.contains("Another administrator") => stale += 1,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!((ok, stale), (1, 7));
+        assert_eq!(history(&ctx.db, MY_ACCOUNT).await.unwrap().len(), 1);
+    }
+    crate::db_test!(concurrent_saves_from_one_base_store_exactly_one);
 
     #[test]
     fn definitions_are_read_strictly_with_clear_messages() {

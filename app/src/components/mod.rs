@@ -33,3 +33,19 @@ pub fn hydrated() -> leptos::prelude::ReadSignal<bool> {
     Effect::new(move |_| set_ready.set(true));
     ready
 }
+
+/// Moves keyboard focus to the first element matching `selector`, once the
+/// browser has drawn what was just inserted (e.g. a panel that appeared).
+pub fn focus_soon(selector: &'static str) {
+    #[cfg(feature = "hydrate")]
+    leptos::prelude::request_animation_frame(move || {
+        use wasm_bindgen::JsCast;
+        if let Some(el) =
+            leptos::prelude::document().query_selector(selector).ok().flatten().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = selector;
+}

@@ -301,7 +301,8 @@ async fn the_saved_flow_applies_to_the_next_sign_in(app: TestApp) {
     assert_eq!((status, body), (StatusCode::OK, Value::from("/myaccount")));
     // Bob has no authenticator app: the flow cannot be completed, and he is told why.
     let (_, status, body) = password_sign_in(&app, "bob").await;
-    assert_ne!(status, StatusCode::OK, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["Refused"].as_str().unwrap().contains("Sign-in step 2 asks for a method you have not set up"), "{body}");
     // Sessions from before the change are untouched.
     assert!(is_signed_in(&app, &bob).await && is_signed_in(&app, &alice).await && is_signed_in(&app, &root).await);
     let _ = root_secret;

@@ -26,7 +26,9 @@ pub fn LoginFlowTab(console: Console, info: LoginFlowInfo) -> impl IntoView {
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
     let notice = RwSignal::new(None::<String>);
-    let step_count = move || draft.with(|d| d.steps.len());
+    // A memo: the step cards are rebuilt only when the number of steps
+    // changes, so focus stays on the control a keyboard user just used.
+    let step_count = Memo::new(move |_| draft.with(|d| d.steps.len()));
     guard_unsaved_changes(dirty);
 
     let add_step = move |_| {
@@ -37,7 +39,7 @@ pub fn LoginFlowTab(console: Console, info: LoginFlowInfo) -> impl IntoView {
             }
         });
     };
-    let full = move || step_count() >= MAX_STEPS;
+    let full = move || step_count.get() >= MAX_STEPS;
     let save = retryable(move |this| {
         let definition = match serde_json::to_string(&draft.get_untracked()) {
             Ok(d) => d,
@@ -75,7 +77,9 @@ pub fn LoginFlowTab(console: Console, info: LoginFlowInfo) -> impl IntoView {
             {move || other_error().map(|e| view! { <ErrorAlert error=e/> })}
             {move || server_problem().map(|m| view! { <Alert kind=AlertKind::Error message=m/> })}
             <ol class="flow-steps" data-testid="flow-steps">
-                {move || (0..step_count()).map(|i| view! { <StepCard index=i draft=draft problems=problems edit_notice=notice/> }).collect_view()}
+                <For each=move || 0..step_count.get() key=|i| *i let:i>
+                    <StepCard index=i draft=draft problems=problems edit_notice=notice/>
+                </For>
             </ol>
             <ul class="flow-problems" data-testid="flow-problems">
                 {move || flow_problems().into_iter().map(|m| view! { <li class="field__error">{m}</li> }).collect_view()}
@@ -115,7 +119,13 @@ fn StepCard(
     let step = move || draft.with(|d| d.steps.get(index).cloned()).unwrap_or(Step { options: vec![], when: Condition::Always });
     let edit = move |f: &dyn Fn(&mut Vec<Step>)| {
         edit_notice.set(None);
-        draft.update(|d| f(&mut d.steps));
+        draft.update(|d| {
+            f(&mut d.steps);
+            // Whatever ends up first identifies the person: it always applies.
+            if let Some(first) = d.steps.first_mut() {
+                first.when = Condition::Always;
+            }
+        });
     };
     let addable = move || Method::ALL.into_iter().filter(|m| !step().options.contains(m)).collect::<Vec<_>>();
     let to_add = RwSignal::new(String::new());
@@ -245,6 +255,11 @@ fn History(console: Console, base: RwSignal<LoginFlowInfo>, draft: RwSignal<Flow
     let confirming = RwSignal::new(None::<i32>);
     let error = RwSignal::new(None::<AppError>);
     let notice = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if confirming.get().is_some() {
+            crate::components::focus_soon("[data-testid=confirm-restore]");
+        }
+    });
     let restore = retryable(move |this| {
         let Some(version) = confirming.get_untracked() else { return };
         leptos::task::spawn_local(async move {
@@ -310,8 +325,9 @@ fn History(console: Console, base: RwSignal<LoginFlowInfo>, draft: RwSignal<Flow
 }
 
 /// While `dirty`, asks before the page is left: reloads and closing the tab
-/// (`beforeunload`), and links to other pages of the app (a capturing click
-/// listener that runs before the router's). Tabs of the same page are fine.
+/// (`beforeunload`), links to other pages of the app (a capturing click
+/// listener that runs before the router's) and signing out. Tabs of the same
+/// page are fine. (The browser's Back button within the app is not caught.)
 fn guard_unsaved_changes(dirty: Memo<bool>) {
     #[cfg(feature = "hydrate")]
     {
@@ -345,14 +361,31 @@ fn guard_unsaved_changes(dirty: Memo<bool>) {
                 ev.stop_immediate_propagation();
             }
         });
+        // Signing out (a form) leaves the page too.
+        let on_submit = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            let leaving = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
+                .and_then(|f| f.get_attribute("action"))
+                .is_some_and(|a| a.ends_with("/logout"));
+            if leaving
+                && dirty.try_get_untracked().unwrap_or(false)
+                && !leptos::prelude::window().confirm_with_message(LEAVE_WARNING).unwrap_or(true)
+            {
+                ev.prevent_default();
+                ev.stop_immediate_propagation();
+            }
+        });
+        let _ = window.add_event_listener_with_callback_and_bool("submit", on_submit.as_ref().unchecked_ref(), true);
         let _ = window.add_event_listener_with_callback("beforeunload", on_unload.as_ref().unchecked_ref());
         let _ = window.add_event_listener_with_callback_and_bool("click", on_click.as_ref().unchecked_ref(), true);
-        let handles = send_wrapper::SendWrapper::new((on_unload, on_click));
+        let handles = send_wrapper::SendWrapper::new((on_unload, on_click, on_submit));
         on_cleanup(move || {
-            let (on_unload, on_click) = &*handles;
+            let (on_unload, on_click, on_submit) = &*handles;
             let window = leptos::prelude::window();
             let _ = window.remove_event_listener_with_callback("beforeunload", on_unload.as_ref().unchecked_ref());
             let _ = window.remove_event_listener_with_callback_and_bool("click", on_click.as_ref().unchecked_ref(), true);
+            let _ = window.remove_event_listener_with_callback_and_bool("submit", on_submit.as_ref().unchecked_ref(), true);
         });
     }
     #[cfg(not(feature = "hydrate"))]

@@ -166,13 +166,14 @@ pub fn MyAccountAppPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        <div class="tabs" role="tablist" aria-label="My Account settings">
+        // Tabs as links (`?tab=`): each is a real address, works without
+        // JavaScript, and the browser's Back button moves between them.
+        <nav class="tabs" aria-label="My Account settings">
             {Tab::ALL.into_iter().map(|t| view! {
-                <a role="tab" class="tabs__tab" id=format!("tab-{}", t.slug()) href=format!("?tab={}", t.slug())
-                    aria-controls=format!("panel-{}", t.slug())
-                    aria-selected=move || (tab.get() == t).to_string()>{t.label()}</a>
+                <a class="tabs__tab" id=format!("tab-{}", t.slug()) href=format!("?tab={}", t.slug())
+                    aria-current=move || (tab.get() == t).then_some("page")>{t.label()}</a>
             }).collect_view()}
-        </div>
+        </nav>
         <Suspense fallback=|| view! { <Spinner/> }>
             {move || Suspend::new(async move {
                 let (app, flow) = (app.await, flow.await);
@@ -180,13 +181,13 @@ pub fn MyAccountAppPage() -> impl IntoView {
                     (Ok(app), Ok(flow)) => {
                         let app = RwSignal::new(app);
                         view! {
-                            <section role="tabpanel" id="panel-general" aria-labelledby="tab-general" hidden=move || tab.get() != Tab::General>
+                            <section id="panel-general" data-testid="panel-general" hidden=move || tab.get() != Tab::General>
                                 <GeneralTab app=app/>
                             </section>
-                            <section role="tabpanel" id="panel-login-flow" aria-labelledby="tab-login-flow" hidden=move || tab.get() != Tab::LoginFlow>
+                            <section id="panel-login-flow" data-testid="panel-login-flow" hidden=move || tab.get() != Tab::LoginFlow>
                                 <LoginFlowTab console=console info=flow/>
                             </section>
-                            <section role="tabpanel" id="panel-danger-zone" aria-labelledby="tab-danger-zone" hidden=move || tab.get() != Tab::DangerZone>
+                            <section id="panel-danger-zone" data-testid="panel-danger-zone" hidden=move || tab.get() != Tab::DangerZone>
                                 <DangerZoneTab console=console app=app/>
                             </section>
                         }.into_any()
@@ -279,11 +280,13 @@ fn DangerZoneTab(console: Console, app: RwSignal<MyAccountApp>) -> impl IntoView
                             "{} by {} on {}.", if enabled() { "Enabled" } else { "Disabled" }, c.by, c.at))}
                     </p>
                 </div>
+                // Named "Disable application" (checked: disabled); the state
+                // word beside it is for sighted people, the switch says it too.
                 <label class="switch">
-                    <input type="checkbox" role="switch" data-testid="disable-switch" aria-describedby="disable-title"
+                    <input type="checkbox" role="switch" data-testid="disable-switch" aria-labelledby="disable-title"
                         prop:checked=move || !enabled() disabled=move || busy.get() on:click=open/>
                     <span class="switch__track" aria-hidden="true"></span>
-                    <span class="switch__label">{move || if enabled() { "Enabled" } else { "Disabled" }}</span>
+                    <span class="switch__label" aria-hidden="true">{move || if enabled() { "Enabled" } else { "Disabled" }}</span>
                 </label>
             </div>
         </div>

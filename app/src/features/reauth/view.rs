@@ -26,6 +26,12 @@ pub fn ReauthPanel(
     retry: RwSignal<Option<Callback<()>>>,
     options: ReauthOptions,
 ) -> impl IntoView {
+    // Take keyboard and screen-reader users to the panel when it appears.
+    Effect::new(move |_| {
+        if retry.get().is_some() {
+            crate::components::focus_soon("[data-testid=reauth] input:not([type=radio]), #reauth-title");
+        }
+    });
     let secret = RwSignal::new(String::new());
     let method = RwSignal::new(if options.password { "password" } else { "totp" });
     let error = RwSignal::new(None::<AppError>);
@@ -78,7 +84,7 @@ pub fn ReauthPanel(
     view! {
         <Show when=move || retry.get().is_some()>
             <section class="card reauth" aria-labelledby="reauth-title" data-testid="reauth">
-                <h2 id="reauth-title">"Confirm it's you"</h2>
+                <h2 id="reauth-title" tabindex="-1">"Confirm it's you"</h2>
                 <p class="muted">"For your safety, this change needs a fresh sign-in proof. It then stays valid for a few minutes."</p>
                 {move || other_error().map(|e| view! { <ErrorAlert error=e/> })}
                 <form on:submit=submit novalidate>
