@@ -151,8 +151,8 @@ async fn ensure_an_admin_can_sign_in(db: &impl ConnectionTrait, flow: &Flow, act
         .map(|(n, step)| {
             let options: Vec<&str> = step.options.iter().map(|m| m.label()).collect();
             format!(
-                " Step {n} asks for {}, which no administrator has set up. Set it up first in My Account → Security, \
-                 or make step {n} apply only when the user has enrolled it.",
+                " Step {n} asks for {}, which no administrator has set up. Set it up first in My Account → Security \
+                 (enable My Account first if it is disabled), or make step {n} apply only when the user has enrolled it.",
                 options.join(" or ")
             )
         })

@@ -168,6 +168,17 @@ test.describe('Admin console', () => {
       await expect(step2.locator('.chip')).toHaveCount(1);
       await expect(step2.locator('.chip')).toContainText('Authenticator app (TOTP)');
 
+      // Reordering: the app cannot come first (checked in the browser with the
+      // server's rules, before saving); moving it back makes the flow valid.
+      await admin.page.getByRole('button', { name: 'Move step 2 up' }).click();
+      await expect(admin.page.getByTestId('step-1')).toContainText('Authenticator app (TOTP) cannot be offered in step 1');
+      await expect(update).toBeDisabled();
+      await admin.page.getByRole('button', { name: 'Move step 1 down' }).focus();
+      await admin.page.keyboard.press('Enter');
+      await expect(admin.page.getByTestId('step-1')).toContainText('Password');
+      await expect(admin.page.getByTestId('step-1').locator('.field__error')).toHaveCount(0);
+      await expect(admin.page.getByTestId('step-2-when')).toHaveValue('always');
+
       // Leaving with unsaved changes asks first; staying keeps them.
       let asked = '';
       admin.page.once('dialog', async (d) => {
