@@ -8,6 +8,7 @@ use crate::features::admin::view::{AdminLayout, ApplicationsPage, MyAccountAppPa
 use crate::features::auth::view::{LoginPage, SetupPage, VerifyPage};
 use crate::features::profile::view::{OverviewPage, PersonalInfoPage};
 use crate::features::security::view::SecurityPage;
+use crate::features::sessions::view::SessionsPage;
 
 /// The HTML document around the app. The server renders it; the browser
 /// hydrates `<App/>`.
@@ -50,6 +51,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/personal-info") view=PersonalInfoPage ssr=SsrMode::Async/>
                     <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                 </ParentRoute>
                 <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path=crate::routes::ADMIN_APPLICATIONS/> } ssr=SsrMode::Async/>

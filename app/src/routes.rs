@@ -6,6 +6,7 @@ pub const SECURITY: &str = "/myaccount/security";
 pub const SETUP: &str = "/setup";
 pub const ACCOUNT: &str = "/myaccount";
 pub const PERSONAL_INFO: &str = "/myaccount/personal-info";
+pub const SESSIONS: &str = "/myaccount/sessions";
 pub const ADMIN: &str = "/admin";
 pub const ADMIN_APPLICATIONS: &str = "/admin/applications";
 pub const ADMIN_MY_ACCOUNT: &str = "/admin/applications/myaccount";

@@ -142,6 +142,48 @@ pub async fn revoke_by_token(db: &impl ConnectionTrait, token: &str, now: DateTi
     Ok(())
 }
 
+/// A person's sessions that are still alive (not revoked, not expired),
+/// newest first.
+pub async fn active(db: &impl ConnectionTrait, user_id: Uuid, now: DateTime<Utc>) -> Result<Vec<user_sessions::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(UserSessions::find()
+        .filter(user_sessions::Column::UserId.eq(user_id))
+        .filter(user_sessions::Column::RevokedAt.is_null())
+        .filter(user_sessions::Column::IdleExpiresAt.gt(now))
+        .filter(user_sessions::Column::AbsoluteExpiresAt.gt(now))
+        .order_by_desc(user_sessions::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
+/// Ends one of `user_id`'s own sessions. Someone else's session, or an
+/// unknown id, is `NotFound` (no hint that it exists).
+pub async fn revoke_own(db: &impl ConnectionTrait, user_id: Uuid, session_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+    let r = UserSessions::update_many()
+        .col_expr(user_sessions::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(user_sessions::Column::Id.eq(session_id))
+        .filter(user_sessions::Column::UserId.eq(user_id))
+        .filter(user_sessions::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    if r.rows_affected == 0 {
+        return Err(crate::Error::NotFound);
+    }
+    Ok(())
+}
+
+/// Ends every session of `user_id` except `keep`; returns how many ended.
+pub async fn revoke_others(db: &impl ConnectionTrait, user_id: Uuid, keep: Uuid, now: DateTime<Utc>) -> Result<u64> {
+    let r = UserSessions::update_many()
+        .col_expr(user_sessions::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
+        .filter(user_sessions::Column::UserId.eq(user_id))
+        .filter(user_sessions::Column::Id.ne(keep))
+        .filter(user_sessions::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected)
+}
+
 /// When and from where a session started.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignInRecord {
@@ -247,6 +289,30 @@ mod tests {
         assert_eq!(row.last_seen_at, after(now, Duration::from_secs(61)));
     }
     crate::db_test!(last_seen_is_written_at_most_once_a_minute);
+
+    /// Threat: one person ending (or listing) another's sessions. Only live
+    /// sessions are listed; revoking is limited to one's own.
+    async fn people_list_and_end_only_their_own_live_sessions(t: TestDb) {
+        let (ctx, uid) = setup(&t).await;
+        let bob = testing::user(&ctx, "bob", false).await;
+        let now = testing::t0();
+        let meta = ClientMeta::default();
+        let a = create(&ctx.db, uid, &["pwd"], &meta, &ctx.policy, now).await.unwrap();
+        let b = create(&ctx.db, uid, &["pwd", "otp"], &meta, &ctx.policy, after(now, Duration::from_secs(5))).await.unwrap();
+        let c = create(&ctx.db, uid, &["pwd"], &meta, &ctx.policy, after(now, Duration::from_secs(9))).await.unwrap();
+        let theirs = create(&ctx.db, bob.id, &["pwd"], &meta, &ctx.policy, now).await.unwrap();
+        let ids = |v: Vec<user_sessions::Model>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
+        assert_eq!(ids(active(&ctx.db, uid, now).await.unwrap()), vec![c.id, b.id, a.id], "newest first");
+        assert!(matches!(revoke_own(&ctx.db, uid, theirs.id, now).await, Err(crate::Error::NotFound)));
+        assert!(resolve(&ctx.db, &theirs.token, &ctx.policy, now).await.unwrap().is_some(), "bob's session is untouched");
+        revoke_own(&ctx.db, uid, c.id, now).await.unwrap();
+        assert!(matches!(revoke_own(&ctx.db, uid, c.id, now).await, Err(crate::Error::NotFound)), "already ended");
+        assert_eq!(revoke_others(&ctx.db, uid, a.id, now).await.unwrap(), 1);
+        assert_eq!(ids(active(&ctx.db, uid, now).await.unwrap()), vec![a.id]);
+        // Expired sessions are not listed.
+        assert!(active(&ctx.db, uid, after(now, ctx.policy.session_max)).await.unwrap().is_empty());
+    }
+    crate::db_test!(people_list_and_end_only_their_own_live_sessions);
 
     async fn revoked_sessions_are_refused_at_once(t: TestDb) {
         let (ctx, uid) = setup(&t).await;

@@ -61,7 +61,7 @@ export class Latchkey {
     return this.page.getByTestId('shell-name');
   }
   get signOutButton(): Locator {
-    return this.page.getByRole('button', { name: 'Sign out' });
+    return this.page.getByRole('button', { name: 'Sign out', exact: true });
   }
   get accountNav(): Locator {
     return this.page.getByRole('navigation', { name: 'My Account' });

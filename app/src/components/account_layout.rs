@@ -29,6 +29,7 @@ pub fn AccountLayout() -> impl IntoView {
                                 <A href=routes::ACCOUNT exact=true>"Overview"</A>
                                 <A href=routes::PERSONAL_INFO>"Personal info"</A>
                                 <A href=routes::SECURITY>"Security"</A>
+                                <A href=routes::SESSIONS>"Sessions"</A>
                             </Shell>
                         }.into_any()
                     }

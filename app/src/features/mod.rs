@@ -7,3 +7,4 @@ pub mod passkeys;
 pub mod profile;
 pub mod reauth;
 pub mod security;
+pub mod sessions;

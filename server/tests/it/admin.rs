@@ -108,7 +108,7 @@ async fn disabling_my_account_refuses_it_at_once_and_enabling_brings_it_back(app
     assert!(body["switched"]["at"].as_str().unwrap().ends_with("UTC"));
 
     let form = any_arguments();
-    for prefix in ["/api/account/", "/api/security/"] {
+    for prefix in ["/api/account/", "/api/security/", "/api/sessions/"] {
         for path in functions_under(prefix) {
             for who in [&alice, &root] {
                 let (status, body) = call(&app, who, path, &form).await;

@@ -74,3 +74,82 @@ async fn overview_shows_this_and_the_previous_sign_in(app: TestApp) {
     assert!(page.contains("from 127.0.0.1"), "server-rendered overview");
 }
 it_test!(overview_shows_this_and_the_previous_sign_in);
+
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+
+async fn sign_in_with_agent(app: &TestApp, name: &str, agent: &str) -> reqwest::Client {
+    let c = app.client_with_agent(agent);
+    assert_eq!(app.login(&c, name, TEST_PASSWORD).await.status(), StatusCode::OK);
+    c
+}
+
+async fn list(app: &TestApp, c: &reqwest::Client) -> Vec<serde_json::Value> {
+    let (status, body) = json(app.post(c, "/api/sessions/list", &[]).await).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+/// The Sessions list shows every live session of the person with browser,
+/// system, IP, times and methods, this one first and marked.
+async fn sessions_are_listed_with_what_a_person_recognises(app: TestApp) {
+    app.user("alice", false).await;
+    let firefox = sign_in_with_agent(&app, "alice", FIREFOX).await;
+    app.advance(Duration::from_secs(30));
+    let chrome = sign_in_with_agent(&app, "alice", CHROME).await;
+    app.advance(Duration::from_secs(10 * 60));
+    let sessions = list(&app, &chrome).await;
+    assert_eq!(sessions.len(), 2);
+    let (this, other) = (&sessions[0], &sessions[1]);
+    assert_eq!((this["current"].as_bool(), other["current"].as_bool()), (Some(true), Some(false)), "this device first");
+    assert_eq!(this["browser"], "Chrome 120");
+    assert_eq!(this["os"], "Windows 10");
+    assert_eq!(other["browser"], "Firefox 128");
+    assert_eq!(other["os"], "Linux");
+    assert_eq!(this["ip"], "127.0.0.1");
+    assert_eq!(this["methods"], "Password");
+    assert_eq!(other["last_active"], "10 minutes ago");
+    assert!(this["started"].as_str().unwrap().ends_with("UTC"));
+    // Listing touched the asking session (more than a minute since the last write).
+    assert_eq!(list(&app, &chrome).await[0]["last_active"], "just now");
+    let _ = firefox;
+}
+it_test!(sessions_are_listed_with_what_a_person_recognises);
+
+/// Threat: a stolen session kept alive. Ending it from another browser
+/// refuses it on its very next request; nobody can end another person's
+/// sessions; "everywhere else" keeps this one; ending this one signs out.
+async fn sessions_end_at_once_and_only_for_their_owner(app: TestApp) {
+    app.user("alice", false).await;
+    app.user("bob", false).await;
+    let a1 = sign_in_with_agent(&app, "alice", FIREFOX).await;
+    let a2 = sign_in_with_agent(&app, "alice", CHROME).await;
+    let a3 = app.signed_in("alice").await;
+    let bob = app.signed_in("bob").await;
+    let bob_id = list(&app, &bob).await[0]["id"].as_str().unwrap().to_owned();
+    let theirs = app.post(&a2, "/api/sessions/revoke", &[("id", &bob_id)]).await;
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND, "someone else's session is not found");
+    assert!(is_signed_in(&app, &bob).await);
+    let bad = app.post(&a2, "/api/sessions/revoke", &[("id", "not-an-id")]).await;
+    assert_eq!(bad.status(), StatusCode::NOT_FOUND);
+
+    let sessions = list(&app, &a2).await;
+    let firefox_id = sessions.iter().find(|s| s["browser"] == "Firefox 128").unwrap()["id"].as_str().unwrap().to_owned();
+    let (status, body) = json(app.post(&a2, "/api/sessions/revoke", &[("id", &firefox_id)]).await).await;
+    assert_eq!((status, body), (StatusCode::OK, serde_json::Value::Null));
+    assert!(!is_signed_in(&app, &a1).await, "refused on its very next request");
+    assert_eq!(list(&app, &a2).await.len(), 2);
+
+    let (status, body) = json(app.post(&a2, "/api/sessions/revoke_others", &[]).await).await;
+    assert_eq!((status, body), (StatusCode::OK, serde_json::Value::from(1)));
+    assert!(!is_signed_in(&app, &a3).await);
+    assert!(is_signed_in(&app, &a2).await, "this one stays");
+    assert!(is_signed_in(&app, &bob).await, "other people are untouched");
+
+    let this_id = list(&app, &a2).await[0]["id"].as_str().unwrap().to_owned();
+    let r = app.post(&a2, "/api/sessions/revoke", &[("id", &this_id)]).await;
+    assert!(session_cookie(&r).unwrap().contains("Max-Age=0"), "the cookie is cleared");
+    assert_eq!(json(r).await, (StatusCode::OK, serde_json::Value::from("/login")));
+    assert!(!is_signed_in(&app, &a2).await);
+}
+it_test!(sessions_end_at_once_and_only_for_their_owner);

@@ -83,6 +83,13 @@ impl TestApp {
         self.client_builder().default_headers(h).build().expect("client")
     }
 
+    /// A browser-like client that also sends `user_agent`.
+    pub fn client_with_agent(&self, user_agent: &str) -> Client {
+        let mut h = HeaderMap::new();
+        h.insert(ORIGIN, HeaderValue::from_str(&self.base).expect("origin"));
+        self.client_builder().default_headers(h).user_agent(user_agent.to_owned()).build().expect("client")
+    }
+
     /// A client that sends no `Origin` header (like a forged cross-site form
     /// from a browser that strips it, or a bare script).
     pub fn bare_client(&self) -> Client {
