@@ -84,8 +84,7 @@ pub async fn take<T: DeserializeOwned>(
     now: DateTime<Utc>,
 ) -> Result<T> {
     let c = find(db, id, user_id, kind, now).await?;
-    let deleted = Ceremonies::delete_many().filter(ceremonies::Column::Id.eq(id)).exec(db).await?;
-    if deleted.rows_affected != 1 {
+    if !end(db, id).await? {
         return Err(Error::CeremonyExpired);
     }
     decode(&c)

@@ -39,9 +39,25 @@ pub async fn subject(db: &impl ConnectionTrait, user: &entity::users::Model, new
     Ok(Subject { enrolled: enrolled(db, user.id).await?, is_admin: user.is_admin, new_device })
 }
 
+/// Refuses removing one credential of `method` (`last`: the person's only
+/// one) when that would lock the person out; `what` names it in the message.
+pub async fn ensure_can_remove(
+    db: &impl ConnectionTrait,
+    user: &entity::users::Model,
+    method: Method,
+    last: bool,
+    what: &str,
+) -> Result<()> {
+    let mut remaining = enrolled(db, user.id).await?;
+    if last {
+        remaining.remove(&method);
+    }
+    ensure_not_locked_out(db, user, remaining, what).await
+}
+
 /// Refuses a change that would leave `user` with `remaining` methods unable to
 /// sign in to My Account.
-pub async fn ensure_not_locked_out(
+async fn ensure_not_locked_out(
     db: &impl ConnectionTrait,
     user: &entity::users::Model,
     remaining: BTreeSet<Method>,

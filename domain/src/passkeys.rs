@@ -195,11 +195,7 @@ pub async fn rename(db: &impl ConnectionTrait, user_id: Uuid, id: Uuid, name: &s
 pub async fn remove(ctx: &Ctx, user: &entity::users::Model, id: Uuid) -> Result<passkeys::Model> {
     let all = list(&ctx.db, user.id).await?;
     let row = all.iter().find(|r| r.id == id).cloned().ok_or(Error::NotFound)?;
-    let mut remaining = factors::enrolled(&ctx.db, user.id).await?;
-    if all.len() == 1 {
-        remaining.remove(&proto::flow::Method::Passkey);
-    }
-    factors::ensure_not_locked_out(&ctx.db, user, remaining, "your last passkey").await?;
+    factors::ensure_can_remove(&ctx.db, user, proto::flow::Method::Passkey, all.len() == 1, "your last passkey").await?;
     Passkeys::delete_by_id(id).exec(&ctx.db).await?;
     Ok(row)
 }

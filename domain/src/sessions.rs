@@ -119,26 +119,27 @@ fn authenticated(s: &user_sessions::Model, u: &users::Model) -> Authenticated {
     }
 }
 
-/// Ends one session now. Revoking an already-ended session is not an error.
-pub async fn revoke(db: &impl ConnectionTrait, session_id: Uuid, now: DateTime<Utc>) -> Result<()> {
-    UserSessions::update_many()
+/// Ends every live session matching `which`; returns how many ended.
+async fn revoke_where(db: &impl ConnectionTrait, which: sea_orm::Condition, now: DateTime<Utc>) -> Result<u64> {
+    let r = UserSessions::update_many()
         .col_expr(user_sessions::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
-        .filter(user_sessions::Column::Id.eq(session_id))
+        .filter(which)
         .filter(user_sessions::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
+    Ok(r.rows_affected)
+}
+
+/// Ends one session now. Revoking an already-ended session is not an error.
+pub async fn revoke(db: &impl ConnectionTrait, session_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+    revoke_where(db, sea_orm::Condition::all().add(user_sessions::Column::Id.eq(session_id)), now).await?;
     Ok(())
 }
 
 /// Ends the session a cookie token names, if any (sign-out, or a new sign-in
 /// in the same browser).
 pub async fn revoke_by_token(db: &impl ConnectionTrait, token: &str, now: DateTime<Utc>) -> Result<()> {
-    UserSessions::update_many()
-        .col_expr(user_sessions::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
-        .filter(user_sessions::Column::TokenHash.eq(hash_token(token)))
-        .filter(user_sessions::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
+    revoke_where(db, sea_orm::Condition::all().add(user_sessions::Column::TokenHash.eq(hash_token(token))), now).await?;
     Ok(())
 }
 
@@ -159,14 +160,8 @@ pub async fn active(db: &impl ConnectionTrait, user_id: Uuid, now: DateTime<Utc>
 /// Ends one of `user_id`'s own sessions. Someone else's session, or an
 /// unknown id, is `NotFound` (no hint that it exists).
 pub async fn revoke_own(db: &impl ConnectionTrait, user_id: Uuid, session_id: Uuid, now: DateTime<Utc>) -> Result<()> {
-    let r = UserSessions::update_many()
-        .col_expr(user_sessions::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
-        .filter(user_sessions::Column::Id.eq(session_id))
-        .filter(user_sessions::Column::UserId.eq(user_id))
-        .filter(user_sessions::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    if r.rows_affected == 0 {
+    let which = sea_orm::Condition::all().add(user_sessions::Column::Id.eq(session_id)).add(user_sessions::Column::UserId.eq(user_id));
+    if revoke_where(db, which, now).await? == 0 {
         return Err(crate::Error::NotFound);
     }
     Ok(())
@@ -174,14 +169,8 @@ pub async fn revoke_own(db: &impl ConnectionTrait, user_id: Uuid, session_id: Uu
 
 /// Ends every session of `user_id` except `keep`; returns how many ended.
 pub async fn revoke_others(db: &impl ConnectionTrait, user_id: Uuid, keep: Uuid, now: DateTime<Utc>) -> Result<u64> {
-    let r = UserSessions::update_many()
-        .col_expr(user_sessions::Column::RevokedAt, sea_orm::sea_query::Expr::value(now))
-        .filter(user_sessions::Column::UserId.eq(user_id))
-        .filter(user_sessions::Column::Id.ne(keep))
-        .filter(user_sessions::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(r.rows_affected)
+    revoke_where(db, sea_orm::Condition::all().add(user_sessions::Column::UserId.eq(user_id)).add(user_sessions::Column::Id.ne(keep)), now)
+        .await
 }
 
 /// When and from where a session started.

@@ -181,11 +181,7 @@ pub async fn rename(db: &impl ConnectionTrait, user_id: Uuid, id: Uuid, name: &s
 pub async fn remove(ctx: &Ctx, user: &entity::users::Model, id: Uuid) -> Result<totp_credentials::Model> {
     let creds = list(&ctx.db, user.id).await?;
     let cred = creds.iter().find(|c| c.id == id).cloned().ok_or(Error::NotFound)?;
-    let mut remaining = factors::enrolled(&ctx.db, user.id).await?;
-    if creds.len() == 1 {
-        remaining.remove(&proto::flow::Method::Totp);
-    }
-    factors::ensure_not_locked_out(&ctx.db, user, remaining, "this authenticator app").await?;
+    factors::ensure_can_remove(&ctx.db, user, proto::flow::Method::Totp, creds.len() == 1, "this authenticator app").await?;
     TotpCredentials::delete_by_id(id).exec(&ctx.db).await?;
     Ok(cred)
 }

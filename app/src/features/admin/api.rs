@@ -21,7 +21,8 @@ mod server {
         Ok((s, auth))
     }
 
-    pub async fn admin_time_zone(s: &Services, auth: &domain::sessions::Authenticated) -> Result<Option<String>, AppError> {
+    /// The admin's own time zone, for the times the console shows.
+    async fn admin_time_zone(s: &Services, auth: &domain::sessions::Authenticated) -> Result<Option<String>, AppError> {
         Ok(domain::users::get(&s.ctx.db, auth.user_id).await?.time_zone)
     }
 
@@ -38,7 +39,9 @@ mod server {
         Ok((summary, state))
     }
 
-    pub async fn my_account_app(s: &Services, tz: Option<&str>) -> Result<MyAccountApp, AppError> {
+    pub async fn my_account_app(s: &Services, auth: &domain::sessions::Authenticated) -> Result<MyAccountApp, AppError> {
+        let tz = admin_time_zone(s, auth).await?;
+        let tz = tz.as_deref();
         let (app, state) = my_account_summary(s).await?;
         let names = domain::users::usernames(&s.ctx.db, &state.changed_by.into_iter().collect::<Vec<_>>()).await?;
         let switched = state.changed_at.map(|at| Change {
@@ -48,7 +51,9 @@ mod server {
         Ok(MyAccountApp { app, switched })
     }
 
-    pub async fn flow_info(s: &Services, tz: Option<&str>) -> Result<LoginFlowInfo, AppError> {
+    pub async fn flow_info(s: &Services, auth: &domain::sessions::Authenticated) -> Result<LoginFlowInfo, AppError> {
+        let tz = admin_time_zone(s, auth).await?;
+        let tz = tz.as_deref();
         let db = &s.ctx.db;
         let current = domain::flows::current(db, MY_ACCOUNT).await?;
         let mut saved = domain::flows::history(db, MY_ACCOUNT).await?;
@@ -89,8 +94,7 @@ pub async fn get_my_account_app() -> Result<MyAccountApp, AppError> {
     use crate::ssr::*;
     let auth = require_admin()?;
     let s = services()?;
-    let tz = server::admin_time_zone(&s, &auth).await?;
-    server::my_account_app(&s, tz.as_deref()).await
+    server::my_account_app(&s, &auth).await
 }
 
 /// Switches My Account on or off, at once, for everyone.
@@ -99,8 +103,7 @@ pub async fn get_my_account_app() -> Result<MyAccountApp, AppError> {
 pub async fn set_my_account_enabled(enabled: bool) -> Result<MyAccountApp, AppError> {
     let (s, auth) = server::admin_with_recent_proof().await?;
     domain::apps::set_my_account_enabled(&s.ctx.db, enabled, auth.user_id, s.ctx.now()).await?;
-    let tz = server::admin_time_zone(&s, &auth).await?;
-    server::my_account_app(&s, tz.as_deref()).await
+    server::my_account_app(&s, &auth).await
 }
 
 /// My Account's login flow and its saved versions.
@@ -110,8 +113,7 @@ pub async fn get_login_flow() -> Result<LoginFlowInfo, AppError> {
     use crate::ssr::*;
     let auth = require_admin()?;
     let s = services()?;
-    let tz = server::admin_time_zone(&s, &auth).await?;
-    server::flow_info(&s, tz.as_deref()).await
+    server::flow_info(&s, &auth).await
 }
 
 /// Saves a new version of My Account's login flow (JSON of
@@ -124,8 +126,7 @@ pub async fn update_login_flow(base_version: i32, definition: String) -> Result<
     let (s, auth) = server::admin_with_recent_proof().await?;
     let flow = domain::flows::parse_definition(&definition)?;
     domain::flows::update(&s.ctx.db, domain::flows::MY_ACCOUNT, base_version, &flow, auth.user_id, s.ctx.now()).await?;
-    let tz = server::admin_time_zone(&s, &auth).await?;
-    server::flow_info(&s, tz.as_deref()).await
+    server::flow_info(&s, &auth).await
 }
 
 /// Makes an earlier version (0: the built-in default) the flow in force, as
@@ -134,8 +135,7 @@ pub async fn update_login_flow(base_version: i32, definition: String) -> Result<
 pub async fn restore_login_flow(base_version: i32, version: i32) -> Result<LoginFlowInfo, AppError> {
     let (s, auth) = server::admin_with_recent_proof().await?;
     domain::flows::restore(&s.ctx.db, domain::flows::MY_ACCOUNT, version, base_version, auth.user_id, s.ctx.now()).await?;
-    let tz = server::admin_time_zone(&s, &auth).await?;
-    server::flow_info(&s, tz.as_deref()).await
+    server::flow_info(&s, &auth).await
 }
 
 /// Who is using the console (for its header). **Requires:** an administrator.

@@ -13,7 +13,7 @@ use super::types::*;
 use super::view::Console;
 use crate::components::{Alert, AlertKind, ErrorAlert};
 use crate::error::{AppError, message_for};
-use crate::features::reauth::view::retryable;
+use crate::features::reauth::view::{retryable, settle};
 
 const LEAVE_WARNING: &str = "You have unsaved changes to the login flow. Leave without saving them?";
 
@@ -50,14 +50,10 @@ pub fn LoginFlowTab(console: Console, info: LoginFlowInfo) -> impl IntoView {
         leptos::task::spawn_local(async move {
             let result = update_login_flow(base.get_untracked().version, definition).await;
             busy.set(false);
-            match result {
-                Ok(saved) => {
-                    notice.set(Some(format!("Saved as version {}. It applies to the next sign-in.", saved.version)));
-                    draft.set(saved.flow.clone());
-                    base.set(saved);
-                }
-                Err(AppError::ReauthRequired) => console.retry.set(Some(this)),
-                Err(e) => error.set(Some(e)),
+            if let Some(saved) = settle(console.retry, result, this, error) {
+                notice.set(Some(format!("Saved as version {}. It applies to the next sign-in.", saved.version)));
+                draft.set(saved.flow.clone());
+                base.set(saved);
             }
         });
     });
@@ -263,16 +259,12 @@ fn History(console: Console, base: RwSignal<LoginFlowInfo>, draft: RwSignal<Flow
     let restore = retryable(move |this| {
         let Some(version) = confirming.get_untracked() else { return };
         leptos::task::spawn_local(async move {
-            match restore_login_flow(base.get_untracked().version, version).await {
-                Ok(saved) => {
-                    confirming.set(None);
-                    error.set(None);
-                    notice.set(Some(format!("Restored: it is now version {} and applies to the next sign-in.", saved.version)));
-                    draft.set(saved.flow.clone());
-                    base.set(saved);
-                }
-                Err(AppError::ReauthRequired) => console.retry.set(Some(this)),
-                Err(e) => error.set(Some(e)),
+            let result = restore_login_flow(base.get_untracked().version, version).await;
+            if let Some(saved) = settle(console.retry, result, this, error) {
+                confirming.set(None);
+                notice.set(Some(format!("Restored: it is now version {} and applies to the next sign-in.", saved.version)));
+                draft.set(saved.flow.clone());
+                base.set(saved);
             }
         });
     });

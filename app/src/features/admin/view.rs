@@ -9,7 +9,7 @@ use super::types::*;
 use crate::components::{Alert, AlertKind, ErrorAlert, Shell, Spinner, refused};
 use crate::error::AppError;
 use crate::features::reauth::api::get_reauth_options;
-use crate::features::reauth::view::{ReauthPanel, retryable};
+use crate::features::reauth::view::{ReauthPanel, retryable, settle};
 use crate::routes;
 
 /// The console's shell: only administrators get past it (the server refuses
@@ -250,14 +250,10 @@ fn DangerZoneTab(console: Console, app: RwSignal<MyAccountApp>) -> impl IntoView
         leptos::task::spawn_local(async move {
             let result = set_my_account_enabled(want).await;
             busy.set(false);
-            match result {
-                Ok(updated) => {
-                    asked.set(None);
-                    notice.set(Some(if want { "My Account is enabled.".into() } else { "My Account is disabled.".into() }));
-                    app.set(updated);
-                }
-                Err(AppError::ReauthRequired) => console.retry.set(Some(this)),
-                Err(e) => error.set(Some(e)),
+            if let Some(updated) = settle(console.retry, result, this, error) {
+                asked.set(None);
+                notice.set(Some(if want { "My Account is enabled.".into() } else { "My Account is disabled.".into() }));
+                app.set(updated);
             }
         });
     });

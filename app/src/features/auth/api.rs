@@ -37,6 +37,20 @@ fn known_users_probe() -> domain::signin::Device {
     domain::signin::Device { known_cookie: cookie.ok().and_then(read_cookie) }
 }
 
+/// After a later sign-in step: a sign-in that ended (too many wrong answers,
+/// expired) also loses its cookie; otherwise as [`finish_step`].
+#[cfg(feature = "ssr")]
+fn conclude_step(
+    s: &crate::ssr::Services,
+    outcome: Result<domain::signin::Outcome, domain::Error>,
+    next: Option<&str>,
+) -> Result<String, AppError> {
+    if matches!(outcome, Err(domain::Error::TooManyFailures | domain::Error::SignInExpired)) {
+        crate::ssr::set_cookie(&s.cookie.partial().clear());
+    }
+    Ok(finish_step(s, outcome?, next))
+}
+
 /// After any sign-in step: set the session (or half-finished sign-in)
 /// cookie and answer where the browser goes next.
 #[cfg(feature = "ssr")]
@@ -108,10 +122,7 @@ pub async fn verify_sign_in(method: String, code: String, next: Option<String>) 
         return Err(AppError::field("code", "Enter the code."));
     }
     let outcome = domain::signin::verify(&s.ctx, &token, proof, &client_meta(), session().token.as_deref(), s.ctx.now()).await;
-    if matches!(outcome, Err(domain::Error::TooManyFailures | domain::Error::SignInExpired)) {
-        set_cookie(&s.cookie.partial().clear());
-    }
-    Ok(finish_step(&s, outcome?, next.as_deref()))
+    conclude_step(&s, outcome, next.as_deref())
 }
 
 /// Abandons this browser's half-finished sign-in.
@@ -191,10 +202,7 @@ pub async fn finish_passkey_step(ceremony: String, credential: String, next: Opt
         s.ctx.now(),
     )
     .await;
-    if matches!(outcome, Err(domain::Error::TooManyFailures | domain::Error::SignInExpired)) {
-        set_cookie(&s.cookie.partial().clear());
-    }
-    Ok(finish_step(&s, outcome?, next.as_deref()))
+    conclude_step(&s, outcome, next.as_deref())
 }
 
 /// Ends this browser's session on the server and clears the cookie.

@@ -41,6 +41,26 @@ where
     }
 }
 
+/// Runs a passkey sign-in step started by a click: shows progress, then goes
+/// where the server sends the browser, or shows why not.
+fn run_passkey(
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    attempt: impl std::future::Future<Output = Result<String, String>> + 'static,
+) {
+    error.set(None);
+    busy.set(true);
+    leptos::task::spawn_local(async move {
+        match attempt.await {
+            Ok(target) => hard_navigate(&target),
+            Err(message) => {
+                busy.set(false);
+                error.set(Some(message));
+            }
+        }
+    });
+}
+
 /// `/login`: username or email, and password.
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -81,23 +101,11 @@ pub fn LoginPage() -> impl IntoView {
         });
     });
     let sign_in_with_passkey = move |_| {
-        passkey_error.set(None);
-        passkey_busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = async {
-                let c = start_passkey_sign_in(false).await.map_err(|e| e.to_string())?;
-                let credential = passkeys::get(&c.options).await?;
-                finish_passkey_sign_in(c.ceremony, credential, Some(next_untracked(query))).await.map_err(|e| e.to_string())
-            }
-            .await;
-            match result {
-                Ok(target) => hard_navigate(&target),
-                Err(message) => {
-                    passkey_busy.set(false);
-                    passkey_error.set(Some(message));
-                }
-            }
-        });
+        run_passkey(passkey_busy, passkey_error, async move {
+            let c = start_passkey_sign_in(false).await.map_err(|e| e.to_string())?;
+            let credential = passkeys::get(&c.options).await?;
+            finish_passkey_sign_in(c.ceremony, credential, Some(next_untracked(query))).await.map_err(|e| e.to_string())
+        })
     };
     view! {
         <Title text="Sign in"/>
@@ -211,23 +219,11 @@ fn VerifyStep(pending: super::types::PendingSignIn, query: Memo<leptos_router::p
     let passkey_busy = RwSignal::new(false);
     let js = hydrated();
     let use_passkey = move |_| {
-        passkey_error.set(None);
-        passkey_busy.set(true);
-        leptos::task::spawn_local(async move {
-            let result = async {
-                let c = start_passkey_step().await.map_err(|e| e.to_string())?;
-                let credential = passkeys::get(&c.options).await?;
-                finish_passkey_step(c.ceremony, credential, Some(next_untracked(query))).await.map_err(|e| e.to_string())
-            }
-            .await;
-            match result {
-                Ok(target) => hard_navigate(&target),
-                Err(message) => {
-                    passkey_busy.set(false);
-                    passkey_error.set(Some(message));
-                }
-            }
-        });
+        run_passkey(passkey_busy, passkey_error, async move {
+            let c = start_passkey_step().await.map_err(|e| e.to_string())?;
+            let credential = passkeys::get(&c.options).await?;
+            finish_passkey_step(c.ceremony, credential, Some(next_untracked(query))).await.map_err(|e| e.to_string())
+        })
     };
     let options = pending.options.clone();
     let first = options.first().copied();

@@ -19,6 +19,31 @@ pub fn retryable(f: impl Fn(Callback<()>) + Send + Sync + 'static) -> Callback<(
     cb
 }
 
+/// Handles a server answer to a change: a request for a fresh proof keeps
+/// `run` in `retry` (the panel then asks, and runs it again); other errors
+/// go to `error`.
+pub fn settle<T>(
+    retry: RwSignal<Option<Callback<()>>>,
+    result: Result<T, AppError>,
+    run: Callback<()>,
+    error: RwSignal<Option<AppError>>,
+) -> Option<T> {
+    match result {
+        Ok(v) => {
+            error.set(None);
+            Some(v)
+        }
+        Err(AppError::ReauthRequired) => {
+            retry.set(Some(run));
+            None
+        }
+        Err(e) => {
+            error.set(Some(e));
+            None
+        }
+    }
+}
+
 /// Inline "confirm it's you": password, authenticator code or passkey.
 #[component]
 pub fn ReauthPanel(

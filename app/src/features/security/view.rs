@@ -6,7 +6,7 @@ use super::types::*;
 use crate::components::{Alert, AlertKind, ErrorAlert, Spinner, TextField};
 use crate::error::{AppError, message_for};
 use crate::features::passkeys;
-use crate::features::reauth::view::{ReauthPanel, retryable};
+use crate::features::reauth::view::{ReauthPanel, retryable, settle};
 
 /// Shared by the page's sections: asks for a fresh proof when the server
 /// says the last one is too old, then retries the action that needed it.
@@ -27,20 +27,7 @@ impl Page {
     /// Handles a server answer: a re-authentication request keeps `run` for
     /// later; other errors go to `error`.
     fn handle<T>(&self, result: Result<T, AppError>, run: Callback<()>, error: RwSignal<Option<AppError>>) -> Option<T> {
-        match result {
-            Ok(v) => {
-                error.set(None);
-                Some(v)
-            }
-            Err(AppError::ReauthRequired) => {
-                self.retry.set(Some(run));
-                None
-            }
-            Err(e) => {
-                error.set(Some(e));
-                None
-            }
-        }
+        settle(self.retry, result, run, error)
     }
 }
 
