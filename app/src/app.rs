@@ -7,6 +7,7 @@ use crate::components::{AccountLayout, NotFound};
 use crate::features::admin::view::{AdminLayout, ApplicationsPage, MyAccountAppPage};
 use crate::features::auth::view::{LoginPage, SetupPage, VerifyPage};
 use crate::features::profile::view::{OverviewPage, PersonalInfoPage};
+use crate::features::recovery::view::{ForgotPasswordPage, RecoveryPage, ResetPasswordPage, VerifyEmailPage};
 use crate::features::security::view::SecurityPage;
 use crate::features::sessions::view::SessionsPage;
 
@@ -47,11 +48,15 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/login/verify") view=VerifyPage ssr=SsrMode::Async/>
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
+                <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
+                <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
+                <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/myaccount") view=AccountLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/personal-info") view=PersonalInfoPage ssr=SsrMode::Async/>
                     <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/recovery") view=RecoveryPage ssr=SsrMode::Async/>
                 </ParentRoute>
                 <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path=crate::routes::ADMIN_APPLICATIONS/> } ssr=SsrMode::Async/>

@@ -7,6 +7,7 @@ pub mod app;
 pub mod components;
 pub mod error;
 pub mod features;
+pub mod leave_guard;
 pub mod routes;
 #[cfg(feature = "ssr")]
 pub mod ssr;

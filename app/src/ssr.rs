@@ -121,6 +121,14 @@ pub async fn require_account_user() -> Result<(Authenticated, Services), AppErro
     Ok((user, services))
 }
 
+/// Guard: [`require_account_user`] with a sign-in proof recent enough for a
+/// sensitive change (otherwise `ReauthRequired`, and the page asks).
+pub async fn require_recent_account_user() -> Result<(Authenticated, Services), AppError> {
+    let (auth, s) = require_account_user().await?;
+    domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now())?;
+    Ok((auth, s))
+}
+
 /// Guard: a signed-in administrator.
 pub fn require_admin() -> Result<Authenticated, AppError> {
     let user = require_user()?;
@@ -183,6 +191,9 @@ impl From<domain::Error> for AppError {
                 Self::Refused("This request expired or was already used. Start again (it is valid for 5 minutes).".into())
             }
             E::SignInExpired => Self::SignInExpired,
+            E::LinkInvalid => Self::Refused(
+                "This link does not work any more: it expired, was already used, or a newer one replaced it. Ask for a new link.".into(),
+            ),
             E::TooManyFailures => Self::Refused("Too many wrong answers. For your safety, sign in again from the start.".into()),
             E::PasskeyRejected => Self::field("passkey", "That passkey was not accepted. Use a passkey registered for this account."),
             other => {

@@ -37,11 +37,19 @@ pub async fn my_account(db: &impl ConnectionTrait) -> Result<PortalState> {
 /// Switches My Account on or off, recording who did it and when.
 /// **Requires:** the caller is an administrator (checked by the caller).
 pub async fn set_my_account_enabled(db: &impl ConnectionTrait, enabled: bool, by: Uuid, now: DateTime<Utc>) -> Result<PortalState> {
+    put_setting(db, MY_ACCOUNT_ENABLED, &enabled.to_string(), Some(by), now).await?;
+    tracing::info!(enabled, by = %by, "My Account switched");
+    Ok(PortalState { enabled, changed_at: Some(now), changed_by: Some(by) })
+}
+
+/// Writes the `app_settings` row `key` (insert or replace), recording who
+/// and when.
+pub(crate) async fn put_setting(db: &impl ConnectionTrait, key: &str, value: &str, by: Option<Uuid>, now: DateTime<Utc>) -> Result<()> {
     let row = app_settings::ActiveModel {
-        key: Set(MY_ACCOUNT_ENABLED.to_owned()),
-        value: Set(enabled.to_string()),
+        key: Set(key.to_owned()),
+        value: Set(value.to_owned()),
         updated_at: Set(now),
-        updated_by: Set(Some(by)),
+        updated_by: Set(by),
     };
     AppSettings::insert(row)
         .on_conflict(
@@ -51,8 +59,7 @@ pub async fn set_my_account_enabled(db: &impl ConnectionTrait, enabled: bool, by
         )
         .exec(db)
         .await?;
-    tracing::info!(enabled, by = %by, "My Account switched");
-    Ok(PortalState { enabled, changed_at: Some(now), changed_by: Some(by) })
+    Ok(())
 }
 
 #[cfg(test)]

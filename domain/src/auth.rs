@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use entity::users;
-use sea_orm::TransactionTrait;
 
 use crate::sessions::{self, NewSession};
 #[cfg(test)]
@@ -27,7 +26,7 @@ pub struct SignedIn {
 /// `signin`) and per account name here.
 pub async fn check_password(ctx: &Ctx, identifier: &str, password: &str) -> Result<users::Model> {
     let account_key = identifier.trim().to_lowercase();
-    ctx.limits.login_account.check(&account_key)?;
+    ctx.limits.login_account.check(&ctx.db, &account_key, ctx.now()).await?;
 
     let user = if account_key.len() <= MAX_IDENTIFIER { accounts::find_by_login(&ctx.db, &account_key).await? } else { None };
     let hash = match &user {
@@ -54,7 +53,7 @@ pub(crate) async fn start_session(
     previous_token: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<SignedIn> {
-    let txn = ctx.db.begin().await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
     if let Some(token) = previous_token {
         sessions::revoke_by_token(&txn, token, now).await?;
     }

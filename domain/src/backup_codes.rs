@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use entity::backup_codes;
 use entity::prelude::*;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::{Ctx, Result};
@@ -55,7 +55,7 @@ pub async fn regenerate(ctx: &Ctx, user_id: Uuid, now: DateTime<Utc>) -> Result<
         }
         v
     };
-    let txn = ctx.db.begin().await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
     BackupCodes::delete_many().filter(backup_codes::Column::UserId.eq(user_id)).exec(&txn).await?;
     for c in &codes {
         let canonical = normalize(c).unwrap_or_default();

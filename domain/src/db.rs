@@ -1,7 +1,10 @@
 //! Connecting to SQLite or PostgreSQL (the URL chooses) and applying migrations.
 
 use migration::{Migrator, MigratorTrait as _};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 use std::time::Duration;
 
 /// Opens a pool for `url`. For a SQLite file, its folder is created and the
@@ -39,7 +42,6 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// the others then find nothing to do; on SQLite a writer that lost the race
 /// retries once the winner has finished.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    use sea_orm::TransactionTrait as _;
     if db.get_database_backend() == DbBackend::Postgres {
         let txn = db.begin().await?;
         txn.execute_unprepared("SELECT pg_advisory_xact_lock(7215431102)").await?;
@@ -60,6 +62,16 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     }
 }
 
+/// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`:
+/// it takes the write lock at once (waiting up to the busy timeout), so a
+/// read at its start can never leave it unable to write later. A deferred
+/// transaction that reads first and then writes fails at once ("database is
+/// locked") when another connection wrote in between, e.g. the mail sender
+/// deleting a sent message. PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() }).await
+}
+
 /// Answers whether the database responds (for `/readyz`).
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.ping().await
@@ -74,6 +86,29 @@ fn sqlite_path(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Threat: a 500 for an ordinary request because another connection
+    /// wrote at the same moment. A write transaction that reads first must
+    /// still be able to write after a concurrent writer (on SQLite a
+    /// deferred transaction fails here with "database is locked").
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn write_transactions_survive_a_concurrent_writer_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = connect(&format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display())).await.unwrap();
+        migrate(&db).await.unwrap();
+        let now = crate::testing::t0();
+        let txn = begin_write(&db).await.unwrap();
+        crate::apps::my_account(&txn).await.unwrap();
+        let other = {
+            let db = db.clone();
+            tokio::spawn(async move { crate::apps::set_my_account_enabled(&db, false, uuid::Uuid::nil(), now).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        crate::apps::set_my_account_enabled(&txn, true, uuid::Uuid::nil(), now).await.unwrap();
+        txn.commit().await.unwrap();
+        other.await.unwrap().unwrap();
+        assert!(!crate::apps::my_account(&db).await.unwrap().enabled, "the other writer went second");
+    }
 
     async fn concurrent_starts_migrate_once(url: String) {
         let dbs = futures_util_join(&url).await;

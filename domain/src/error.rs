@@ -39,6 +39,10 @@ pub enum Error {
     /// Refused with an explanation for the person (e.g. would lock them out).
     #[error("{0}")]
     Refused(String),
+    /// A link sent by mail is unknown, expired, used, or no longer matches
+    /// the address it was sent to.
+    #[error("link invalid, used or expired")]
+    LinkInvalid,
     #[error("an administrator already exists")]
     AlreadySetUp,
     #[error(transparent)]

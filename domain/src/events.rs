@@ -24,6 +24,17 @@ pub enum Kind {
     BackupCodeUsed,
     PasskeyAdded,
     PasskeyRemoved,
+    PasswordChanged,
+    PasswordResetRequested,
+    PasswordReset,
+    RecoveryAnswerFailed,
+    EmailChanged,
+    EmailVerified,
+    RecoveryEmailSet,
+    RecoveryEmailRemoved,
+    RecoveryEmailVerified,
+    SecurityQuestionsSet,
+    SecurityQuestionsRemoved,
 }
 
 impl Kind {
@@ -41,6 +52,17 @@ impl Kind {
             Kind::BackupCodeUsed => "backup_code_used",
             Kind::PasskeyAdded => "passkey_added",
             Kind::PasskeyRemoved => "passkey_removed",
+            Kind::PasswordChanged => "password_changed",
+            Kind::PasswordResetRequested => "password_reset_requested",
+            Kind::PasswordReset => "password_reset",
+            Kind::RecoveryAnswerFailed => "recovery_answer_failed",
+            Kind::EmailChanged => "email_changed",
+            Kind::EmailVerified => "email_verified",
+            Kind::RecoveryEmailSet => "recovery_email_set",
+            Kind::RecoveryEmailRemoved => "recovery_email_removed",
+            Kind::RecoveryEmailVerified => "recovery_email_verified",
+            Kind::SecurityQuestionsSet => "security_questions_set",
+            Kind::SecurityQuestionsRemoved => "security_questions_removed",
         }
     }
 }

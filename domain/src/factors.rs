@@ -6,7 +6,8 @@
 use entity::prelude::*;
 use entity::{backup_codes, passkeys, password_credentials, totp_credentials};
 use proto::flow::{self, Method, Subject};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -35,12 +36,30 @@ pub async fn enrolled(db: &impl ConnectionTrait, user_id: Uuid) -> Result<BTreeS
     Ok(set)
 }
 
+/// The `app_settings` row that changes to the lock-out rule's inputs are
+/// serialised on; its `updated_at` is the time of the last such change.
+const SIGN_IN_RULES_LOCK: &str = "sign_in_rules.lock";
+
+/// Serialises the changes the lock-out rule reads: login-flow saves and
+/// removals of sign-in methods. A save checks every administrator's methods
+/// and a removal checks the flow, so two of them running at once could each
+/// pass against the other's old state and together lock people out.
+///
+/// Call it first in the change's transaction ([`crate::db::begin_write`]).
+/// On PostgreSQL its write holds the row lock until commit; on SQLite the
+/// immediate transaction already holds the single write lock. Reads after it
+/// see every change committed before.
+pub(crate) async fn lock_sign_in_rules(txn: &DatabaseTransaction, now: DateTime<Utc>) -> Result<()> {
+    crate::apps::put_setting(txn, SIGN_IN_RULES_LOCK, "serialises login-flow saves and removals of sign-in methods", None, now).await
+}
+
 pub async fn subject(db: &impl ConnectionTrait, user: &entity::users::Model, new_device: bool) -> Result<Subject> {
     Ok(Subject { enrolled: enrolled(db, user.id).await?, is_admin: user.is_admin, new_device })
 }
 
 /// Refuses removing one credential of `method` (`last`: the person's only
 /// one) when that would lock the person out; `what` names it in the message.
+/// Call it inside the removal's transaction, after [`lock_sign_in_rules`].
 pub async fn ensure_can_remove(
     db: &impl ConnectionTrait,
     user: &entity::users::Model,

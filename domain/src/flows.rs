@@ -83,19 +83,22 @@ pub async fn update(
         let all: Vec<String> = problems.into_iter().map(|p| p.message).collect();
         return Err(Error::invalid("flow", all.join(" ")));
     }
-    // No read-then-write transaction (on SQLite it could fail to upgrade to
-    // a write when another connection wrote meanwhile): the version number is
-    // the lock. The new row takes `base_version + 1`, which the unique index
-    // on (app, version) lets exactly one save have; any other is stale.
-    let current = current(db, app).await?;
+    // The transaction starts with the sign-in rules lock: saves and removals
+    // of sign-in methods run one at a time, and the admin check below sees
+    // every removal committed before. The new row takes `base_version + 1`;
+    // the unique index on (app, version) stays as a second guard.
+    let txn = crate::db::begin_write(db).await?;
+    factors::lock_sign_in_rules(&txn, now).await?;
+    let current = current(&txn, app).await?;
     if current.version != base_version {
         return Err(stale());
     }
-    ensure_an_admin_can_sign_in(db, flow, by).await?;
-    let saved = insert_version(db, app, base_version + 1, flow, Some(by), now).await.map_err(|e| match e {
+    ensure_an_admin_can_sign_in(&txn, flow, by).await?;
+    let saved = insert_version(&txn, app, base_version + 1, flow, Some(by), now).await.map_err(|e| match e {
         Error::Db(ref db) if matches!(db.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => stale(),
         other => other,
     })?;
+    txn.commit().await?;
     tracing::info!(app, version = saved.version, by = %by, "login flow saved");
     Ok(saved)
 }
@@ -209,6 +212,23 @@ mod tests {
         }
     }
 
+    /// An authenticator app for `user_id`, as the lock-out rule sees it (its
+    /// secret is never read here).
+    async fn add_totp(ctx: &crate::Ctx, user_id: Uuid) -> entity::totp_credentials::Model {
+        entity::totp_credentials::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(user_id),
+            name: Set("Phone".into()),
+            secret_enc: Set(entity::Secret::from("not read by this test".to_owned())),
+            last_used_step: Set(None),
+            created_at: Set(testing::t0()),
+            last_used_at: Set(None),
+        }
+        .insert(&ctx.db)
+        .await
+        .unwrap()
+    }
+
     /// Threat: an administrator locking every administrator out (nobody
     /// could sign in to undo it). Refused with the step that blocks, and
     /// nothing is stored.
@@ -221,16 +241,7 @@ mod tests {
         assert_eq!(current(&ctx.db, MY_ACCOUNT).await.unwrap().version, 0);
         // The same flow is fine once an admin has TOTP (any admin, not only the one saving).
         let other = testing::user(&ctx, "other", true).await;
-        let totp = entity::totp_credentials::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            user_id: Set(other.id),
-            name: Set("Phone".into()),
-            secret_enc: Set(entity::Secret::from("not read by this test".to_owned())),
-            last_used_step: Set(None),
-            created_at: Set(testing::t0()),
-            last_used_at: Set(None),
-        };
-        totp.insert(&ctx.db).await.unwrap();
+        add_totp(&ctx, other.id).await;
         let saved = update(&ctx.db, MY_ACCOUNT, 0, &totp_always(), admin.id, testing::t0()).await.unwrap();
         assert_eq!(saved.version, 1);
     }
@@ -286,6 +297,39 @@ mod tests {
         assert_eq!(history(&ctx.db, MY_ACCOUNT).await.unwrap().len(), 1);
     }
     crate::db_test!(concurrent_saves_from_one_base_store_exactly_one);
+
+    /// Threat: two changes that are each safe alone locking every
+    /// administrator out together. One admin saves a flow whose TOTP step
+    /// only a second admin can complete while that admin removes their
+    /// authenticator app: each check reads the state the other is about to
+    /// change. Run at the same moment, at most one may succeed, so the stored
+    /// flow can always still be completed by an admin. (On SQLite's one
+    /// in-memory connection the two never overlap; PostgreSQL is the test.)
+    async fn a_flow_save_and_an_admins_removal_cannot_both_pass(t: TestDb) {
+        let ctx = t.ctx();
+        let saver = testing::user(&ctx, "saver", true).await;
+        let holder = testing::user(&ctx, "holder", true).await;
+        for round in 0..25 {
+            let cred = add_totp(&ctx, holder.id).await;
+            let base = current(&ctx.db, MY_ACCOUNT).await.unwrap().version;
+            let (db, c) = (ctx.db.clone(), ctx.clone());
+            let holder2 = holder.clone();
+            let save = tokio::spawn(async move { update(&db, MY_ACCOUNT, base, &totp_always(), saver.id, testing::t0()).await });
+            let remove = tokio::spawn(async move { crate::totp::remove(&c, &holder2, cred.id).await });
+            let (saved, removed) = (save.await.unwrap(), remove.await.unwrap());
+            assert!(!(saved.is_ok() && removed.is_ok()), "round {round}: both passed, so no administrator can sign in");
+            assert!(saved.is_ok() || removed.is_ok(), "round {round}: one of them must pass: {saved:?} {removed:?}");
+            let stored = current(&ctx.db, MY_ACCOUNT).await.unwrap();
+            let subject = factors::subject(&ctx.db, &holder, true).await.unwrap();
+            assert!(proto::flow::can_complete(&stored.flow, &subject), "round {round}: the holder is locked out");
+            // Back to the start: the default flow, no authenticator app.
+            if saved.is_ok() {
+                update(&ctx.db, MY_ACCOUNT, stored.version, &Flow::default_my_account(), saver.id, testing::t0()).await.unwrap();
+                crate::totp::remove(&ctx, &holder, cred.id).await.unwrap();
+            }
+        }
+    }
+    crate::db_test!(a_flow_save_and_an_admins_removal_cannot_both_pass);
 
     #[test]
     fn definitions_are_read_strictly_with_clear_messages() {

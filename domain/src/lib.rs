@@ -17,12 +17,16 @@ pub mod events;
 pub mod factors;
 pub mod flows;
 pub mod keys;
+pub mod mail;
 pub mod passkeys;
+pub mod passwords;
 pub mod ratelimit;
 pub mod reauth;
+pub mod recovery;
 pub mod sessions;
 pub mod setup;
 pub mod signin;
+pub mod tokens;
 pub mod totp;
 pub mod users;
 
@@ -50,6 +54,10 @@ pub struct Policy {
     pub reauth_window: Duration,
     /// How long a half-finished sign-in (first step done) may wait.
     pub partial_login_ttl: Duration,
+    /// How long a password-reset link works.
+    pub reset_link_ttl: Duration,
+    /// How long an email verification link works.
+    pub verify_link_ttl: Duration,
 }
 
 impl Default for Policy {
@@ -61,6 +69,8 @@ impl Default for Policy {
             setup_token_ttl: Duration::from_secs(30 * 60),
             reauth_window: Duration::from_secs(5 * 60),
             partial_login_ttl: Duration::from_secs(5 * 60),
+            reset_link_ttl: Duration::from_secs(30 * 60),
+            verify_link_ttl: Duration::from_secs(24 * 60 * 60),
         }
     }
 }
@@ -84,6 +94,10 @@ pub struct Ctx {
     pub keys: Arc<keys::Keys>,
     /// The WebAuthn relying party (from the public URL).
     pub webauthn: Arc<webauthn_rs::Webauthn>,
+    /// The public origin (`https://id.example.com`), for links in mail.
+    pub origin: Arc<str>,
+    /// Wakes the mail sender after a commit that queued mail.
+    pub mail_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Ctx {
@@ -103,7 +117,20 @@ impl Ctx {
             limits: Arc::new(ratelimit::RateLimits::default()),
             keys: Arc::new(keys),
             webauthn: Arc::new(webauthn),
+            origin: Arc::from("http://localhost:3000"),
+            mail_wake: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Sets the public origin used in links sent by mail.
+    pub fn with_origin(mut self, origin: &str) -> Self {
+        self.origin = Arc::from(origin.trim_end_matches('/'));
+        self
+    }
+
+    /// An absolute link to `path` on this instance.
+    pub fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
     }
 
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {

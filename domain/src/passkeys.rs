@@ -193,9 +193,12 @@ pub async fn rename(db: &impl ConnectionTrait, user_id: Uuid, id: Uuid, name: &s
 /// Removes a passkey unless that would lock the person out.
 /// **Requires:** the caller checked recent authentication.
 pub async fn remove(ctx: &Ctx, user: &entity::users::Model, id: Uuid) -> Result<passkeys::Model> {
-    let all = list(&ctx.db, user.id).await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
+    factors::lock_sign_in_rules(&txn, ctx.now()).await?;
+    let all = list(&txn, user.id).await?;
     let row = all.iter().find(|r| r.id == id).cloned().ok_or(Error::NotFound)?;
-    factors::ensure_can_remove(&ctx.db, user, proto::flow::Method::Passkey, all.len() == 1, "your last passkey").await?;
-    Passkeys::delete_by_id(id).exec(&ctx.db).await?;
+    factors::ensure_can_remove(&txn, user, proto::flow::Method::Passkey, all.len() == 1, "your last passkey").await?;
+    Passkeys::delete_by_id(id).exec(&txn).await?;
+    txn.commit().await?;
     Ok(row)
 }

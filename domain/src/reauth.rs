@@ -40,18 +40,9 @@ pub async fn start_passkey(ctx: &Ctx, session: &Authenticated, now: DateTime<Utc
 
 /// Checks a proof and, when it is right, records it on the session.
 pub async fn prove(ctx: &Ctx, session: &Authenticated, proof: Proof<'_>, meta: &ClientMeta, now: DateTime<Utc>) -> Result<()> {
-    ctx.limits.second_factor.check(&format!("reauth:{}", session.user_id))?;
+    ctx.limits.second_factor.check(&ctx.db, &format!("reauth:{}", session.user_id), now).await?;
     let (ok, method, field) = match proof {
-        Proof::Password(pw) => {
-            let ok = match users::password_hash(&ctx.db, session.user_id).await? {
-                Some(h) => ctx.hasher.verify(pw, h.expose()).await?,
-                None => {
-                    ctx.hasher.verify_dummy(pw).await?;
-                    false
-                }
-            };
-            (ok, "pwd", "password")
-        }
+        Proof::Password(pw) => (users::check_password(ctx, session.user_id, pw).await?, "pwd", "password"),
         Proof::Totp(code) => {
             if totp::normalize_code(code).is_none() {
                 return Err(Error::invalid("code", "Enter the 6-digit code from your authenticator app."));

@@ -167,6 +167,11 @@ pub async fn revoke_own(db: &impl ConnectionTrait, user_id: Uuid, session_id: Uu
     Ok(())
 }
 
+/// Ends every session of `user_id` (password reset); returns how many ended.
+pub async fn revoke_all(db: &impl ConnectionTrait, user_id: Uuid, now: DateTime<Utc>) -> Result<u64> {
+    revoke_where(db, sea_orm::Condition::all().add(user_sessions::Column::UserId.eq(user_id)), now).await
+}
+
 /// Ends every session of `user_id` except `keep`; returns how many ended.
 pub async fn revoke_others(db: &impl ConnectionTrait, user_id: Uuid, keep: Uuid, now: DateTime<Utc>) -> Result<u64> {
     revoke_where(db, sea_orm::Condition::all().add(user_sessions::Column::UserId.eq(user_id)).add(user_sessions::Column::Id.ne(keep)), now)

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use entity::prelude::*;
 use entity::setup_tokens;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use crate::auth::{SignedIn, start_session};
@@ -77,7 +77,7 @@ pub async fn create_first_admin(
         SetupState::InvalidToken => return Err(Error::SetupTokenInvalid),
     }
     let hash = ctx.hasher.hash(password).await?;
-    let txn = ctx.db.begin().await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
     // Spend the token with a conditional update: of two concurrent uses, one wins.
     let spent = SetupTokens::update_many()
         .col_expr(setup_tokens::Column::UsedAt, sea_orm::sea_query::Expr::value(now))

@@ -25,6 +25,7 @@ pub const MAX_FAILURES: i32 = 5;
 
 /// Where a sign-in stands after a step.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant, reason = "one value per sign-in request, moved once; a Box would only add an allocation")]
 pub enum Outcome {
     /// Every step is done: a new session.
     Complete(SignedIn),
@@ -293,7 +294,7 @@ pub async fn verify(
     if !options.contains(&method) {
         return Err(Error::invalid("method", format!("{} is not offered at this step.", method.label())));
     }
-    ctx.limits.second_factor.check(&format!("signin:{}", user.id))?;
+    ctx.limits.second_factor.check(&ctx.db, &format!("signin:{}", user.id), now).await?;
     let ok = match proof {
         Proof::Password(pw) => match users::password_hash(&ctx.db, user.id).await? {
             Some(h) => ctx.hasher.verify(pw, h.expose()).await?,
@@ -402,6 +403,12 @@ fn field_of(m: Method) -> &'static str {
 pub async fn cancel(db: &impl ConnectionTrait, token: &str) -> Result<()> {
     PartialLogins::delete_many().filter(partial_logins::Column::TokenHash.eq(hash_token(token))).exec(db).await?;
     Ok(())
+}
+
+/// Drops every half-finished sign-in of a person (their password changed:
+/// a first step passed with the old one must not count).
+pub async fn forget_partial_logins(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64> {
+    Ok(PartialLogins::delete_many().filter(partial_logins::Column::UserId.eq(user_id)).exec(db).await?.rows_affected)
 }
 
 /// Deletes half-finished sign-ins that expired.

@@ -109,7 +109,7 @@ pub async fn finish_enrolment(
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<totp_credentials::Model> {
-    ctx.limits.second_factor.check(&format!("totp-enrol:{user_id}"))?;
+    ctx.limits.second_factor.check(&ctx.db, &format!("totp-enrol:{user_id}"), now).await?;
     let code = normalize_code(code).ok_or_else(|| Error::invalid("code", "Enter the 6-digit code from your app."))?;
     let pending: Pending = ceremonies::peek(&ctx.db, ceremony, Some(user_id), Kind::TotpEnrolment, now).await?;
     let secret = secret_bytes(ctx, &pending.sealed_secret)?;
@@ -179,10 +179,13 @@ pub async fn rename(db: &impl ConnectionTrait, user_id: Uuid, id: Uuid, name: &s
 /// Removes an authenticator app unless that would lock the person out.
 /// **Requires:** the caller checked recent authentication.
 pub async fn remove(ctx: &Ctx, user: &entity::users::Model, id: Uuid) -> Result<totp_credentials::Model> {
-    let creds = list(&ctx.db, user.id).await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
+    factors::lock_sign_in_rules(&txn, ctx.now()).await?;
+    let creds = list(&txn, user.id).await?;
     let cred = creds.iter().find(|c| c.id == id).cloned().ok_or(Error::NotFound)?;
-    factors::ensure_can_remove(&ctx.db, user, proto::flow::Method::Totp, creds.len() == 1, "this authenticator app").await?;
-    TotpCredentials::delete_by_id(id).exec(&ctx.db).await?;
+    factors::ensure_can_remove(&txn, user, proto::flow::Method::Totp, creds.len() == 1, "this authenticator app").await?;
+    TotpCredentials::delete_by_id(id).exec(&txn).await?;
+    txn.commit().await?;
     Ok(cred)
 }
 

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use entity::prelude::*;
 use entity::{password_credentials, users};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, SqlErr, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, SqlErr};
 use uuid::Uuid;
 
 use crate::{Ctx, Error, Result};
@@ -39,7 +39,7 @@ pub struct ProfileUpdate {
 pub async fn create_with_password(ctx: &Ctx, new: NewUser, password: &str, now: DateTime<Utc>) -> Result<users::Model> {
     // Hash before opening the transaction: it takes tens of milliseconds.
     let hash = ctx.hasher.hash(password).await?;
-    let txn = ctx.db.begin().await?;
+    let txn = crate::db::begin_write(&ctx.db).await?;
     let user = insert_with_password_hash(&txn, &new, hash, now).await?;
     txn.commit().await?;
     Ok(user)
@@ -87,6 +87,8 @@ async fn insert_user(db: &impl ConnectionTrait, new: &NewUser, now: DateTime<Utc
         updated_at: Set(now),
         last_login_at: Set(None),
         last_login_ip: Set(None),
+        recovery_email: Set(None),
+        recovery_email_verified: Set(false),
     }
     .insert(db)
     .await
@@ -141,18 +143,36 @@ pub async fn usernames(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<std::c
     Ok(rows.into_iter().map(|u| (u.id, u.username)).collect())
 }
 
+/// The name a message greets the person by.
+pub fn greeting(u: &users::Model) -> String {
+    u.display_name.clone().or_else(|| u.given_name.clone()).unwrap_or_else(|| u.username.clone())
+}
+
 /// Number of accounts.
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
     Ok(Users::find().count(db).await?)
 }
 
-/// Saves a profile. A changed email address becomes unverified.
+/// Saves a profile. A changed email address becomes unverified, and needs
+/// `recent_proof` (a fresh sign-in proof): reset links go to that address, so
+/// a borrowed signed-in browser must not be able to redirect them.
 /// Returns the saved account and whether the email changed.
-pub async fn update_profile(ctx: &Ctx, id: Uuid, update: ProfileUpdate, now: DateTime<Utc>) -> Result<(users::Model, bool)> {
-    let txn = ctx.db.begin().await?;
+pub async fn update_profile(
+    ctx: &Ctx,
+    id: Uuid,
+    update: ProfileUpdate,
+    recent_proof: bool,
+    meta: &crate::ClientMeta,
+    now: DateTime<Utc>,
+) -> Result<(users::Model, bool)> {
+    let txn = crate::db::begin_write(&ctx.db).await?;
     let current = get(&txn, id).await?;
     let email_changed = current.email != update.email;
+    let old_email = current.email.clone();
     if email_changed {
+        if !recent_proof {
+            return Err(Error::ReauthRequired);
+        }
         ensure_email_free(&txn, &update.email, Some(id)).await?;
     }
     let mut active: users::ActiveModel = current.into();
@@ -169,7 +189,17 @@ pub async fn update_profile(ctx: &Ctx, id: Uuid, update: ProfileUpdate, now: Dat
     }
     active.updated_at = Set(now);
     let saved = active.update(&txn).await.map_err(unique_to_invalid)?;
+    if email_changed {
+        // A link to the new address, a notice to the old one: sent after the commit.
+        crate::recovery::queue_email_verification(&txn, ctx, &saved, now).await?;
+        crate::recovery::queue_email_changed_notice(&txn, ctx, &saved, &old_email, now).await?;
+        let kind = crate::events::Kind::EmailChanged;
+        crate::events::record(&txn, id, kind, None, Some(format!("{old_email} → {}", saved.email)), meta, now).await?;
+    }
     txn.commit().await?;
+    if email_changed {
+        crate::mail::wake(ctx);
+    }
     Ok((saved, email_changed))
 }
 
@@ -181,6 +211,18 @@ pub async fn record_login(db: &impl ConnectionTrait, id: Uuid, ip: Option<String
     active.last_login_ip = Set(ip);
     active.update(db).await?;
     Ok(())
+}
+
+/// Whether `password` is the account's password. An account without one
+/// spends the same work, so timing does not tell the two apart.
+pub async fn check_password(ctx: &Ctx, user_id: Uuid, password: &str) -> Result<bool> {
+    match password_hash(&ctx.db, user_id).await? {
+        Some(h) => ctx.hasher.verify(password, h.expose()).await,
+        None => {
+            ctx.hasher.verify_dummy(password).await?;
+            Ok(false)
+        }
+    }
 }
 
 /// The stored password hash of an account, if it has a password.
@@ -244,18 +286,22 @@ mod tests {
         active.update(&ctx.db).await.unwrap();
 
         let same_email = ProfileUpdate { email: a.email.clone(), given_name: Some("Alice".into()), ..Default::default() };
-        let (saved, changed) = update_profile(&ctx, a.id, same_email, now).await.unwrap();
+        let (saved, changed) = update_profile(&ctx, a.id, same_email, false, &Default::default(), now).await.unwrap();
         assert!(!changed);
         assert!(saved.email_verified);
         assert_eq!(saved.given_name.as_deref(), Some("Alice"));
 
         let taken = ProfileUpdate { email: "bob@example.com".into(), ..Default::default() };
-        assert!(matches!(update_profile(&ctx, a.id, taken, now).await, Err(Error::Invalid { field: "email", .. })));
+        assert!(matches!(update_profile(&ctx, a.id, taken, true, &Default::default(), now).await, Err(Error::Invalid { field: "email", .. })));
         assert_eq!(get(&ctx.db, a.id).await.unwrap().given_name.as_deref(), Some("Alice"), "a refused update changes nothing");
 
         let later = now + chrono::Duration::minutes(5);
         let new_email = ProfileUpdate { email: "alice@new.example".into(), ..Default::default() };
-        let (saved, changed) = update_profile(&ctx, a.id, new_email, later).await.unwrap();
+        // Threat: a borrowed signed-in browser redirecting reset links to another mailbox.
+        let stale = update_profile(&ctx, a.id, new_email.clone(), false, &Default::default(), later).await;
+        assert!(matches!(stale, Err(Error::ReauthRequired)), "{stale:?}");
+        assert_eq!(get(&ctx.db, a.id).await.unwrap().email, a.email, "nothing changed");
+        let (saved, changed) = update_profile(&ctx, a.id, new_email, true, &Default::default(), later).await.unwrap();
         assert!(changed);
         assert!(!saved.email_verified);
         assert_eq!(saved.updated_at, later);

@@ -4,9 +4,9 @@
 
 import { createHmac } from 'node:crypto';
 
-import { expect, type CDPSession, type Locator, type Page } from '@playwright/test';
+import { expect, type Browser, type CDPSession, type Locator, type Page } from '@playwright/test';
 
-import { waitForHydration } from './hydration';
+import { installHydrationProbe, waitForHydration } from './hydration';
 import type { Account } from './server';
 
 export const MESSAGES = {
@@ -418,4 +418,22 @@ export async function passkeyAutofillCounts(page: Page): Promise<{ requested: nu
     requested: Number(sessionStorage.getItem('e2e-autofill-requested') ?? '0'),
     aborted: Number(sessionStorage.getItem('e2e-autofill-aborted') ?? '0'),
   }));
+}
+
+/**
+ * Runs `fn` with a second, separate browser (its own cookies) on the same
+ * server, JavaScript on and hydration tracked; closes it afterwards.
+ */
+export async function withSecondBrowser(
+  browser: Browser,
+  baseURL: string,
+  fn: (other: Latchkey) => Promise<void>,
+): Promise<void> {
+  const context = await browser.newContext({ baseURL, javaScriptEnabled: true });
+  try {
+    await installHydrationProbe(context);
+    await fn(new Latchkey(await context.newPage(), true));
+  } finally {
+    await context.close();
+  }
 }

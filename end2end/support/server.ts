@@ -11,7 +11,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -126,6 +126,8 @@ async function startOnce(label: string, port: number): Promise<RunningServer> {
     LATCHKEY_LISTEN: `127.0.0.1:${port}`,
     LATCHKEY_SECRET_KEY_FILE: path.join(dir, 'secret.key'),
     LATCHKEY_SITE_ROOT,
+    // No SMTP server: every message is written here as an .eml file.
+    LATCHKEY_MAIL_OUTBOX: path.join(dir, 'outbox'),
   });
   const [command, args] = SETPRIV
     ? [SETPRIV, ['--pdeathsig', 'KILL', '--', LATCHKEY_BIN, 'serve']]
@@ -253,26 +255,52 @@ export function createAccount(
   throw new Error(`latchkey ${args.join(' ')} failed: ${detail}`);
 }
 
-/**
- * Marks an account's email as verified straight in the database. Latchkey has
- * no verification flow yet; this gives tests a verified starting point.
- * Returns false when neither the sqlite3 command nor python3 is available.
- */
-export function markEmailVerified(server: RunningServer, username: string): boolean {
-  if (!/^[a-z0-9._-]+$/.test(username)) throw new Error(`odd username ${username}`);
-  const sql = `UPDATE users SET email_verified = 1 WHERE username = '${username}';`;
-  const check = `SELECT email_verified FROM users WHERE username = '${username}';`;
-  const sqlite = spawnSync('sqlite3', ['-cmd', '.timeout 5000', server.databasePath, sql, check], { encoding: 'utf8' });
-  if (!sqlite.error) {
-    if (sqlite.status !== 0 || sqlite.stdout.trim() !== '1') throw new Error(`sqlite3 failed: ${sqlite.stderr}${sqlite.stdout}`);
-    return true;
+/** A message Latchkey wrote to its outbox folder. */
+export interface Mail {
+  to: string;
+  subject: string;
+  /** The decoded text/plain part. */
+  text: string;
+  file: string;
+}
+
+/** Parses an .eml file as Latchkey writes it (multipart/alternative, base64 parts). */
+function parseMail(file: string): Mail {
+  const raw = readFileSync(file, 'utf8');
+  const headerEnd = raw.indexOf('\r\n\r\n');
+  const headers = raw.slice(0, headerEnd).replace(/\r\n[ \t]+/g, ' ').split('\r\n');
+  const header = (name: string) => headers.find((h) => h.toLowerCase().startsWith(`${name.toLowerCase()}:`))?.slice(name.length + 1).trim() ?? '';
+  const start = raw.indexOf('Content-Type: text/plain');
+  const body = raw.slice(raw.indexOf('\r\n\r\n', start) + 4);
+  const b64 = body.split('\r\n').filter((_, i, all) => !all.slice(0, i + 1).some((l) => l.startsWith('--'))).join('');
+  return { to: header('To'), subject: header('Subject'), text: Buffer.from(b64, 'base64').toString('utf8'), file };
+}
+
+/** Every message in the server's outbox, oldest first. */
+export function outbox(server: RunningServer): Mail[] {
+  const dir = path.join(server.dir, 'outbox');
+  if (!existsSync(dir)) return [];
+  // Names are UUIDv7: they sort by time.
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.eml'))
+    .sort()
+    .map((f) => parseMail(path.join(dir, f)));
+}
+
+/** Waits (up to 10 s) for the `count`-th message to `to` whose subject contains `subject`. */
+export async function waitForMail(server: RunningServer, to: string, subject: string, count = 1): Promise<Mail> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const found = outbox(server).filter((m) => m.to.includes(to) && m.subject.includes(subject));
+    if (found.length >= count) return found[found.length - 1];
+    await sleep(100);
   }
-  const py = spawnSync(
-    'python3',
-    ['-c', 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1], timeout=5); c.execute(sys.argv[2]); c.commit(); print(c.execute(sys.argv[3]).fetchone()[0])', server.databasePath, sql, check],
-    { encoding: 'utf8' },
-  );
-  if (py.error) return false;
-  if (py.status !== 0 || py.stdout.trim() !== '1') throw new Error(`python3 sqlite3 failed: ${py.stderr}${py.stdout}`);
-  return true;
+  throw new Error(`No mail to ${to} about "${subject}"; outbox: ${outbox(server).map((m) => `${m.to}: ${m.subject}`).join('; ')}`);
+}
+
+/** The first link in a message that goes to `pathname` on the server. */
+export function linkIn(mail: Mail, pathname: string): string {
+  const found = mail.text.match(new RegExp(`https?://\\S+${escapeRegExp(pathname)}\\?token=[A-Za-z0-9_-]+`));
+  if (!found) throw new Error(`No ${pathname} link in:\n${mail.text}`);
+  return found[0];
 }

@@ -113,7 +113,7 @@ test.describe('Admin console', () => {
   // Checks the Login Flow editor end to end: the admin removes the second step and
   // saves with Update (a person with an authenticator app then signs in with the
   // password alone), then adds a step with the authenticator app for everyone, after
-  // leaving-with-unsaved-changes is asked about; the person's next sign-in asks for
+  // leaving with unsaved changes (a link, the Back button) is asked about; the person's next sign-in asks for
   // the code. The version history shows who saved what.
   // Threat: a flow change that silently does not apply (or applies to the wrong people).
   test('the admin edits the login flow and the next sign-in follows it', async ({ browser, js }) => {
@@ -190,6 +190,24 @@ test.describe('Admin console', () => {
       await expect(admin.page).toHaveURL(/\/admin\/applications\/myaccount/);
       await expect(step2).toBeVisible();
 
+      // So does the browser's Back button, once it would leave the page: back to
+      // the General tab asks nothing (tabs keep the edits), back to Applications
+      // asks, and staying keeps the edits.
+      asked = '';
+      admin.page.once('dialog', async (d) => {
+        asked = d.message();
+        await d.dismiss();
+      });
+      await admin.page.goBack();
+      await expect(admin.page).toHaveURL(/\/admin\/applications\/myaccount(\?tab=general)?$/);
+      expect(asked).toBe('');
+      await admin.page.goBack();
+      await expect.poll(() => asked).toContain('unsaved changes to the login flow');
+      await expect(admin.page).toHaveURL(/\/admin\/applications\/myaccount(\?tab=general)?$/);
+      await admin.page.getByRole('navigation', { name: 'My Account settings' }).getByRole('link', { name: 'Login Flow', exact: true }).click();
+      await expect(step2).toBeVisible();
+      await expect(admin.page.getByTestId('unsaved')).toBeVisible();
+
       await update.click();
       await expect(admin.status('Saved as version 2')).toBeVisible();
       await expect(admin.page.getByTestId('unsaved')).toHaveCount(0);
@@ -208,6 +226,24 @@ test.describe('Admin console', () => {
       await expect(steps.locator('> li')).toHaveCount(1);
       await user.signIn(person);
       await user.expectSignedInAs(person.username);
+
+      // Back with unsaved edits, answered "leave": the browser goes on, and
+      // nothing was saved.
+      await admin.page.getByTestId('add-step').click();
+      await expect(admin.page.getByTestId('unsaved')).toBeVisible();
+      let left = 0;
+      admin.page.on('dialog', async (d) => {
+        left += 1;
+        await d.accept();
+      });
+      await admin.page.goBack();
+      await admin.page.goBack();
+      await expect(admin.page).toHaveURL(/\/admin\/applications$/);
+      expect(left).toBe(1);
+      await admin.page.getByTestId('applications').getByRole('link', { name: 'My Account' }).click();
+      await admin.page.getByRole('navigation', { name: 'My Account settings' }).getByRole('link', { name: 'Login Flow', exact: true }).click();
+      await expect(steps.locator('> li')).toHaveCount(1);
+      await expect(admin.page.getByTestId('unsaved')).toHaveCount(0);
     });
   });
 });

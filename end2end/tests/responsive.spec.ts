@@ -16,9 +16,14 @@ test.describe('Small screens (360 x 740)', () => {
   // Sign out button on screen, and nothing makes the page scroll sideways.
   test('navigation and Sign out stay visible without horizontal scroll', async ({ app, account, page }) => {
     await app.signIn(account);
-    for (const path of ['/myaccount', '/myaccount/personal-info']) {
+    const headings: Record<string, string> = {
+      '/myaccount': 'Overview',
+      '/myaccount/personal-info': 'Personal info',
+      '/myaccount/recovery': 'Account recovery',
+    };
+    for (const [path, heading] of Object.entries(headings)) {
       if (page.url().endsWith(path) === false) await app.open(path);
-      await expect(app.heading(path.endsWith('personal-info') ? 'Personal info' : 'Overview')).toBeVisible();
+      await expect(app.heading(heading)).toBeVisible();
       for (const link of [app.navLink('Overview'), app.navLink('Personal info'), app.signOutButton]) {
         await expect(link).toBeVisible();
         await expect(link).toBeInViewport();
@@ -28,9 +33,12 @@ test.describe('Small screens (360 x 740)', () => {
       expect(bodyScrollWidth, `body scroll width on ${path}`).toBeLessThanOrEqual(360);
     }
 
-    // The sign-in page too.
+    // The sign-in and forgot-password pages too.
     await app.signOut();
     await expect(page.getByRole('button', { name: 'Sign in', exact: true })).toBeInViewport();
+    expect((await horizontalOverflow(page)).scrollWidth).toBeLessThanOrEqual(360);
+    await app.open('/forgot-password');
+    await expect(page.getByRole('button', { name: 'Send reset link' })).toBeInViewport();
     expect((await horizontalOverflow(page)).scrollWidth).toBeLessThanOrEqual(360);
   });
 });

@@ -1,8 +1,7 @@
 // My Account → Sessions: every browser signed in to the account, and ending them.
 
-import { Latchkey } from '../support/app';
+import { withSecondBrowser } from '../support/app';
 import { expect, test } from '../support/fixtures';
-import { installHydrationProbe } from '../support/hydration';
 
 test.describe('Sessions', () => {
   // Checks that a person signed in in two browsers sees both sessions (this one first,
@@ -11,10 +10,7 @@ test.describe('Sessions', () => {
   // Threat: a session on a lost or borrowed device staying usable after its owner ended it.
   test('a person signs another browser out', async ({ app, account, browser, server, js }) => {
     test.skip(!js, 'signing sessions out needs JavaScript');
-    const otherContext = await browser.newContext({ baseURL: server.url, javaScriptEnabled: true });
-    try {
-      await installHydrationProbe(otherContext);
-      const other = new Latchkey(await otherContext.newPage(), true);
+    await withSecondBrowser(browser, server.url, async (other) => {
       await other.signIn(account);
       await app.signIn(account);
 
@@ -36,8 +32,6 @@ test.describe('Sessions', () => {
       await other.arrivedAt('/login');
       await app.reload();
       await app.expectSignedInAs(account.username);
-    } finally {
-      await otherContext.close();
-    }
+    });
   });
 });

@@ -10,3 +10,6 @@ pub use super::setup_tokens::Entity as SetupTokens;
 pub use super::totp_credentials::Entity as TotpCredentials;
 pub use super::user_sessions::Entity as UserSessions;
 pub use super::users::Entity as Users;
+pub use super::email_tokens::Entity as EmailTokens;
+pub use super::mail_outbox::Entity as MailOutbox;
+pub use super::security_answers::Entity as SecurityAnswers;

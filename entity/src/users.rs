@@ -27,6 +27,9 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub last_login_at: Option<DateTimeUtc>,
     pub last_login_ip: Option<String>,
+    /// Where password-reset links also go, once verified.
+    pub recovery_email: Option<String>,
+    pub recovery_email_verified: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,8 @@ mod m20261125_000004_create_passkeys;
 mod m20261125_000005_create_ceremonies;
 mod m20261125_000006_create_partial_logins;
 mod m20261125_000007_create_auth_events;
+mod m20261126_000001_create_mail_and_recovery;
+mod m20261127_000001_create_rate_limits;
 
 pub struct Migrator;
 
@@ -34,6 +36,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_create_ceremonies::Migration),
             Box::new(m20261125_000006_create_partial_logins::Migration),
             Box::new(m20261125_000007_create_auth_events::Migration),
+            Box::new(m20261126_000001_create_mail_and_recovery::Migration),
+            Box::new(m20261127_000001_create_rate_limits::Migration),
         ]
     }
 }

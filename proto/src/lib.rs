@@ -2,3 +2,4 @@
 //! (sign-in): no I/O, compiles to wasm32. Kanidm's `proto` plays this part.
 
 pub mod flow;
+pub mod recovery;

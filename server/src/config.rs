@@ -113,6 +113,43 @@ pub struct Config {
     /// reverse proxy that sets it).
     #[arg(long, env = "LATCHKEY_TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
+
+    /// SMTP server for outgoing mail. Unset: each message is written as an
+    /// `.eml` file under LATCHKEY_MAIL_OUTBOX instead (and its path logged).
+    #[arg(long, env = "LATCHKEY_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+
+    /// SMTP port (587 for STARTTLS, 465 for TLS, 25 for a local relay).
+    #[arg(long, env = "LATCHKEY_SMTP_PORT", default_value_t = 587)]
+    pub smtp_port: u16,
+
+    /// How the SMTP connection is secured: `starttls`, `tls` or `none`
+    /// (plain text; only for a relay on the same host).
+    #[arg(long, env = "LATCHKEY_SMTP_TLS", default_value = "starttls", value_enum)]
+    pub smtp_tls: SmtpTls,
+
+    /// SMTP user name, if the server wants one.
+    #[arg(long, env = "LATCHKEY_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+
+    /// SMTP password.
+    #[arg(long, env = "LATCHKEY_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+
+    /// The sender of every message, e.g. `Latchkey <no-reply@id.example.com>`.
+    #[arg(long, env = "LATCHKEY_MAIL_FROM", default_value = "Latchkey <no-reply@localhost>")]
+    pub mail_from: String,
+
+    /// Folder for `.eml` files when no SMTP server is set.
+    #[arg(long, env = "LATCHKEY_MAIL_OUTBOX", default_value = "data/outbox")]
+    pub mail_outbox: PathBuf,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    Starttls,
+    Tls,
+    None,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,7 +250,35 @@ impl Config {
                 domain::keys::Keys::generate_master().as_slice(),
             )),
             trust_proxy: false,
+            smtp_host: None,
+            smtp_port: 25,
+            smtp_tls: SmtpTls::None,
+            smtp_username: None,
+            smtp_password: None,
+            mail_from: "Latchkey <no-reply@localhost>".into(),
+            mail_outbox: PathBuf::from("data/outbox"),
         }
+    }
+
+    /// Where mail goes: the SMTP server, or the outbox folder.
+    pub fn mail_sender(&self) -> Result<domain::mail::Sender, String> {
+        use domain::mail::{Sender, SmtpSettings, Tls, Transport};
+        let transport = match &self.smtp_host {
+            Some(host) => Sender::smtp(&SmtpSettings {
+                host: host.clone(),
+                port: self.smtp_port,
+                tls: match self.smtp_tls {
+                    SmtpTls::Starttls => Tls::StartTls,
+                    SmtpTls::Tls => Tls::Implicit,
+                    SmtpTls::None => Tls::None,
+                },
+                username: self.smtp_username.clone(),
+                password: self.smtp_password.clone(),
+            })
+            .map_err(|e| format!("LATCHKEY_SMTP_HOST: {e}"))?,
+            None => Transport::Outbox(self.mail_outbox.clone()),
+        };
+        Sender::new(&self.mail_from, transport).map_err(|e| format!("LATCHKEY_MAIL_FROM: {e}"))
     }
 
     /// The server key, from `LATCHKEY_SECRET_KEY` or the key file (created

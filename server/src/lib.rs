@@ -44,6 +44,9 @@ pub enum StartError {
 pub struct Built {
     pub router: Router,
     pub services: Services,
+    /// Sends queued mail once started with [`domain::mail::run`] (by `serve`,
+    /// not by one-shot CLI commands, which must not take a server's mail).
+    pub mail: domain::mail::Sender,
 }
 
 /// Connects to the database, applies migrations and builds the router.
@@ -56,7 +59,12 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let hasher = domain::crypto::PasswordHasher::new(config.hash_concurrency.unwrap_or(cores));
     let webauthn = domain::passkeys::relying_party(&config.public_url.origin).map_err(|e| StartError::Key(e.to_string()))?;
-    let ctx = domain::Ctx::new(db, clock, hasher, config.policy(), keys, webauthn);
+    let sender = config.mail_sender().map_err(StartError::Key)?;
+    let ctx = domain::Ctx::new(db, clock, hasher, config.policy(), keys, webauthn).with_origin(&config.public_url.origin);
+    match &config.smtp_host {
+        Some(host) => tracing::info!(host = %host, port = config.smtp_port, "mail goes out through SMTP"),
+        None => tracing::info!(outbox = %config.mail_outbox.display(), "no SMTP server set (LATCHKEY_SMTP_HOST): mail is written as .eml files"),
+    }
     let services =
         Services { ctx, cookie: SessionCookie::for_https(config.public_url.https), public_origin: config.public_url.origin.clone() };
     let web =
@@ -68,7 +76,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
         .site_addr(config.listen)
         .build();
     let state = AppState { leptos_options, services: services.clone(), web };
-    Ok(Built { router: router(state), services })
+    Ok(Built { router: router(state), services, mail: sender })
 }
 
 fn router(state: AppState) -> Router {
@@ -181,19 +189,27 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let built = build(&config, Arc::new(domain::clock::SystemClock)).await?;
     announce_setup(&built.services, &config.public_url.origin).await?;
     let ctx = built.services.ctx.clone();
+    // Sends queued mail after each commit that queues some, and retries failures.
+    tokio::spawn(domain::mail::run(ctx.clone(), built.mail));
     tokio::spawn(async move {
-        // Housekeeping: forget idle rate-limit keys, and delete expired
+        // Housekeeping: forget idle rate-limit keys (memory and database), and delete expired
         // ceremonies and half-finished sign-ins (they are refused anyway).
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
             ctx.limits.retain_recent();
             let now = ctx.now();
+            if let Err(e) = domain::ratelimit::purge_shared(&ctx.db, now).await {
+                tracing::warn!(error = %e, "purging full rate-limit buckets failed");
+            }
             if let Err(e) = domain::ceremonies::purge_expired(&ctx.db, now).await {
                 tracing::warn!(error = %e, "purging expired ceremonies failed");
             }
             if let Err(e) = domain::signin::purge_expired(&ctx.db, now).await {
                 tracing::warn!(error = %e, "purging expired sign-ins failed");
+            }
+            if let Err(e) = domain::tokens::purge_expired(&ctx.db, now).await {
+                tracing::warn!(error = %e, "purging expired email links failed");
             }
         }
     });

@@ -30,6 +30,7 @@ pub fn AccountLayout() -> impl IntoView {
                                 <A href=routes::PERSONAL_INFO>"Personal info"</A>
                                 <A href=routes::SECURITY>"Security"</A>
                                 <A href=routes::SESSIONS>"Sessions"</A>
+                                <A href=routes::RECOVERY>"Recovery"</A>
                             </Shell>
                         }.into_any()
                     }

@@ -4,7 +4,9 @@
 pub mod admin;
 pub mod auth;
 pub mod passkeys;
+pub mod password;
 pub mod profile;
 pub mod reauth;
+pub mod recovery;
 pub mod security;
 pub mod sessions;

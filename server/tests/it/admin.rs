@@ -33,7 +33,15 @@ fn any_arguments() -> Vec<(&'static str, &'static str)> {
         ("name", "Phone"),
         ("credential", "{}"),
         ("id", "00000000-0000-0000-0000-000000000000"),
+        ("current", "x"),
+        ("password", "x"),
+        ("confirm", "x"),
+        ("sign_out_others", "true"),
+        ("email", "x@example.com"),
     ];
+    for f in ["question1", "answer1", "question2", "answer2"] {
+        form.push((Box::leak(format!("form[{f}]").into_boxed_str()), "x"));
+    }
     for f in ["given_name", "family_name", "display_name", "phone", "locale", "time_zone", "picture_url"] {
         form.push((Box::leak(format!("profile[{f}]").into_boxed_str()), ""));
     }
@@ -108,7 +116,7 @@ async fn disabling_my_account_refuses_it_at_once_and_enabling_brings_it_back(app
     assert!(body["switched"]["at"].as_str().unwrap().ends_with("UTC"));
 
     let form = any_arguments();
-    for prefix in ["/api/account/", "/api/security/", "/api/sessions/"] {
+    for prefix in ["/api/account/", "/api/security/", "/api/sessions/", "/api/recovery/"] {
         for path in functions_under(prefix) {
             for who in [&alice, &root] {
                 let (status, body) = call(&app, who, path, &form).await;
@@ -116,7 +124,7 @@ async fn disabling_my_account_refuses_it_at_once_and_enabling_brings_it_back(app
             }
         }
     }
-    for path in ["/myaccount", "/myaccount/personal-info", "/myaccount/security"] {
+    for path in ["/myaccount", "/myaccount/personal-info", "/myaccount/security", "/myaccount/recovery"] {
         let page = app.get(&alice, path).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN, "{path}");
         assert!(page.text().await.unwrap().contains(DISABLED), "{path}");
@@ -163,8 +171,7 @@ async fn console_changes_need_a_recent_proof(app: TestApp) {
     assert_eq!((status, body), (StatusCode::FORBIDDEN, Value::from("ReauthRequired")));
     let def = flow(j!([{ "options": ["password"] }]));
     assert_eq!(save_flow(&app, &root, 0, &def).await.1, Value::from("ReauthRequired"));
-    let (status, _) = call(&app, &root, "/api/reauth/confirm", &[("method", "password"), ("secret", TEST_PASSWORD)]).await;
-    assert_eq!(status, StatusCode::OK);
+    reauthenticate(&app, &root).await;
     assert_eq!(set_enabled(&app, &root, false).await.0, StatusCode::OK);
     assert_eq!(save_flow(&app, &root, 0, &def).await.0, StatusCode::OK);
 }

@@ -140,3 +140,36 @@ async fn logs_never_contain_passwords_or_session_tokens() {
         assert!(!logs.contains(secret), "a secret leaked into the logs");
     }
 }
+
+/// One-shot commands build the same services as the server but must not
+/// send (or take) mail the server queued: it would go out with the
+/// command's settings, e.g. into the wrong outbox folder.
+#[tokio::test]
+async fn one_shot_commands_leave_queued_mail_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let db = domain::db::connect(&url).await.unwrap();
+    domain::db::migrate(&db).await.unwrap();
+    let ctx = domain::Ctx::new(
+        db.clone(),
+        std::sync::Arc::new(domain::clock::SystemClock),
+        domain::crypto::PasswordHasher::new(1),
+        domain::Policy::default(),
+        domain::keys::Keys::from_master(&domain::keys::Keys::generate_master()),
+        domain::passkeys::relying_party("http://localhost:3000").unwrap(),
+    );
+    let message = domain::mail::compose("a@example.com", "Ada", "hello", &[], None, "Bye");
+    domain::mail::enqueue(&db, &ctx, &message, ctx.now()).await.unwrap();
+    let outbox = dir.path().join("outbox");
+    let key = dir.path().join("secret.key");
+    let env = [
+        ("LATCHKEY_DATABASE_URL", url.as_str()),
+        ("LATCHKEY_MAIL_OUTBOX", outbox.to_str().unwrap()),
+        ("LATCHKEY_SECRET_KEY_FILE", key.to_str().unwrap()),
+    ];
+    let (ok, out) = run(&["user", "create", "--username", "bob", "--email", "bob@example.com"], &env, "long enough password\n").await;
+    assert!(ok, "{out}");
+    let rows = domain::mail::pending(&db).await.unwrap();
+    assert_eq!((rows.len(), rows[0].attempts), (1, 0), "the command did not touch the queue");
+    assert!(!outbox.exists());
+}

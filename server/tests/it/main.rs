@@ -3,13 +3,17 @@
 //! SQLite and, when `LATCHKEY_TEST_POSTGRES_URL` is set, on PostgreSQL.
 //! One test binary (see STYLE.md): add files here, not new `[[test]]`s.
 
+mod smtp;
 mod support;
 
 mod admin;
 mod auth;
 mod cli;
 mod edge;
+mod mail;
+mod password;
 mod profile;
+mod recovery;
 mod security;
 mod sessions;
 mod setup;

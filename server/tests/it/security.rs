@@ -544,8 +544,7 @@ async fn bad_input_gets_clear_answers(app: TestApp) {
     // An expired ceremony, finished with a fresh proof, is refused.
     let ccr: CreationChallengeResponse = serde_json::from_str(ch["options"].as_str().unwrap()).unwrap();
     app.advance(STALE);
-    let (status, _) = call(&app, &c, "/api/reauth/confirm", &[("method", "password"), ("secret", TEST_PASSWORD)]).await;
-    assert_eq!(status, StatusCode::OK);
+    reauthenticate(&app, &c).await;
     let reg = SoftPasskey::new(true).do_registration(origin(&app), ccr).unwrap();
     let credential = serde_json::to_string(&reg).unwrap();
     let (status, body) =

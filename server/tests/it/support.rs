@@ -32,6 +32,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub services: Services,
     pub clock: Arc<ManualClock>,
+    /// The SMTP listener this server sends its mail to.
+    pub mail: crate::smtp::MailSink,
     server: tokio::task::JoinHandle<()>,
     _db: DbGuard,
 }
@@ -65,14 +67,18 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         let base = format!("http://localhost:{}", addr.port());
         let mut config = Config::for_test(&url, &base, addr);
+        let mail = crate::smtp::MailSink::start().await;
+        config.smtp_host = Some("127.0.0.1".into());
+        config.smtp_port = mail.addr.port();
         tweak(&mut config);
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let built = server::build(&config, clock.clone()).await.expect("server builds");
         let router = built.router;
+        tokio::spawn(domain::mail::run(built.services.ctx.clone(), built.mail));
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
         });
-        Some(Self { base, addr, services: built.services, clock, server, _db: guard })
+        Some(Self { base, addr, services: built.services, clock, mail, server, _db: guard })
     }
 
     /// A browser-like client: keeps cookies, sends this site's `Origin`, does
@@ -149,6 +155,12 @@ impl TestApp {
     }
 }
 
+/// Confirms it's the person (password), so sensitive changes work again.
+pub async fn reauthenticate(app: &TestApp, c: &Client) {
+    let r = app.post(c, "/api/reauth/confirm", &[("method", "password"), ("secret", PASSWORD)]).await;
+    assert_eq!(r.status(), StatusCode::OK, "confirm it's you");
+}
+
 /// The response body as JSON, with its status.
 pub async fn json(r: Response) -> (StatusCode, Value) {
     let status = r.status();
@@ -195,6 +207,30 @@ macro_rules! it_test {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 match TestApp::spawn(Backend::Postgres).await {
+                    Some(app) => super::$case(app).await,
+                    None => eprintln!("{}", domain::testing::PG_SKIP_NOTICE),
+                }
+            }
+        }
+    };
+}
+
+/// Runs an `async fn(TestApp)` against SQLite and PostgreSQL, on servers
+/// whose configuration `tweak` adjusts.
+#[macro_export]
+macro_rules! it_test_with {
+    ($case:ident, $tweak:expr) => {
+        mod $case {
+            use $crate::support::{Backend, TestApp};
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$case(TestApp::spawn_with(Backend::Sqlite, $tweak).await.expect("sqlite app")).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match TestApp::spawn_with(Backend::Postgres, $tweak).await {
                     Some(app) => super::$case(app).await,
                     None => eprintln!("{}", domain::testing::PG_SKIP_NOTICE),
                 }

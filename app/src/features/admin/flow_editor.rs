@@ -318,14 +318,37 @@ fn History(console: Console, base: RwSignal<LoginFlowInfo>, draft: RwSignal<Flow
 
 /// While `dirty`, asks before the page is left: reloads and closing the tab
 /// (`beforeunload`), links to other pages of the app (a capturing click
-/// listener that runs before the router's) and signing out. Tabs of the same
-/// page are fine. (The browser's Back button within the app is not caught.)
+/// listener that runs before the router's), the browser's Back and Forward
+/// buttons ([`crate::leave_guard`]) and signing out. Tabs of the same page
+/// are fine.
 fn guard_unsaved_changes(dirty: Memo<bool>) {
     #[cfg(feature = "hydrate")]
     {
+        use crate::leave_guard::Leave;
         use wasm_bindgen::JsCast;
         use wasm_bindgen::closure::Closure;
         let window = leptos::prelude::window();
+        // The router has not seen the `popstate` yet when the guard runs, so
+        // its location is still this page's (tabs change the query): that is
+        // the address to put back when the person stays.
+        let location = leptos_router::hooks::use_location();
+        crate::leave_guard::set(move |to_pathname| {
+            let (Some(path), Some(search), Some(hash)) =
+                (location.pathname.try_get_untracked(), location.search.try_get_untracked(), location.hash.try_get_untracked())
+            else {
+                return Leave::Allow;
+            };
+            let href = if search.is_empty() { format!("{path}{hash}") } else { format!("{path}?{search}{hash}") };
+            let same_page = path == to_pathname;
+            if same_page
+                || !dirty.try_get_untracked().unwrap_or(false)
+                || leptos::prelude::window().confirm_with_message(LEAVE_WARNING).unwrap_or(true)
+            {
+                Leave::Allow
+            } else {
+                Leave::Stay { href }
+            }
+        });
         let on_unload = Closure::<dyn Fn(web_sys::BeforeUnloadEvent)>::new(move |ev: web_sys::BeforeUnloadEvent| {
             if dirty.try_get_untracked().unwrap_or(false) {
                 ev.prevent_default();

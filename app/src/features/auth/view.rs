@@ -114,6 +114,9 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="brand">"Latchkey"</p>
                 <h1>"Sign in"</h1>
                 <p class="muted">"Use your username or email address."</p>
+                {move || (query.read().get("reset").is_some() && login.value().get().is_none()).then(|| view! {
+                    <Alert kind=AlertKind::Success message="Your password was changed and every session signed out. Sign in with your new password."/>
+                })}
                 {move || form_error().map(|e| view! { <ErrorAlert error=e/> })}
                 <ActionForm action=login>
                     <input type="hidden" name="next" value=next/>
@@ -133,6 +136,7 @@ pub fn LoginPage() -> impl IntoView {
                         autocomplete="current-password"
                         error=Signal::derive(password_error)
                     />
+                    <p class="field-link"><a href=routes::FORGOT_PASSWORD>"Forgot password?"</a></p>
                     <button class="button button--primary button--wide" type="submit" disabled=move || pending.get()>
                         {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                     </button>

@@ -18,6 +18,7 @@ fn to_profile(u: &domain::users::User) -> Profile {
             time_zone: u.time_zone.clone().unwrap_or_default(),
             picture_url: u.picture_url.clone().unwrap_or_default(),
         },
+        verification_sent: false,
     }
 }
 
@@ -70,7 +71,7 @@ pub async fn get_profile() -> Result<Profile, AppError> {
 }
 
 /// Saves Personal info. A new email address becomes unverified.
-/// **Requires:** a session. Writes nothing unless every field is valid.
+/// **Requires:** a session; a recent sign-in proof to change the email address. Writes nothing unless every field is valid.
 #[server(prefix = "/api/account", endpoint = "update_profile")]
 pub async fn update_profile(profile: ProfileForm) -> Result<Profile, AppError> {
     use crate::ssr::*;
@@ -86,8 +87,20 @@ pub async fn update_profile(profile: ProfileForm) -> Result<Profile, AppError> {
         time_zone: v.time_zone,
         picture_url: v.picture_url,
     };
-    let (saved, email_changed) = domain::users::update_profile(&s.ctx, auth.user_id, update, s.ctx.now()).await?;
+    let recent = domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now()).is_ok();
+    let (saved, email_changed) = domain::users::update_profile(&s.ctx, auth.user_id, update, recent, &client_meta(), s.ctx.now()).await?;
     tracing::info!(user = %saved.id, email_changed, "profile updated");
     redirect_plain_form(&format!("{}?saved=1", crate::routes::PERSONAL_INFO));
-    Ok(to_profile(&saved))
+    Ok(Profile { verification_sent: email_changed, ..to_profile(&saved) })
+}
+
+/// Sends the confirmation link for the primary email address again.
+/// **Requires:** a session and an unverified address; rate-limited per account.
+#[server(prefix = "/api/account", endpoint = "resend_verification")]
+pub async fn resend_verification() -> Result<String, AppError> {
+    use crate::ssr::*;
+    let (auth, s) = require_account_user().await?;
+    domain::recovery::resend_email_verification(&s.ctx, auth.user_id, s.ctx.now()).await?;
+    let u = domain::users::get(&s.ctx.db, auth.user_id).await?;
+    Ok(format!("We sent a new confirmation link to {}.", u.email))
 }

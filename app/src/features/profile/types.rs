@@ -64,6 +64,9 @@ pub struct Profile {
     pub username: String,
     pub email_verified: bool,
     pub form: ProfileForm,
+    /// This save changed the address and sent a confirmation link to it.
+    #[serde(default)]
+    pub verification_sent: bool,
 }
 
 /// The header of the account shell.

@@ -2,11 +2,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{UpdateProfile, get_overview, get_profile};
+use super::api::{UpdateProfile, get_overview, get_profile, resend_verification};
 use super::time_zones::TIME_ZONES;
 use super::types::{Profile, ProfileForm, validate_profile};
 use crate::components::{Alert, AlertKind, ErrorAlert, SelectField, Spinner, TextField};
 use crate::error::{AppError, message_for};
+use crate::features::reauth::api::get_reauth_options;
+use crate::features::reauth::view::ReauthPanel;
 use crate::routes;
 use crate::validation::LOCALES;
 
@@ -68,12 +70,24 @@ pub fn OverviewPage() -> impl IntoView {
 pub fn PersonalInfoPage() -> impl IntoView {
     let update = ServerAction::<UpdateProfile>::new();
     let profile = Resource::new(|| (), |_| get_profile());
+    // Changing the email address needs a fresh sign-in proof (reset links go there).
+    let retry = RwSignal::new(None::<Callback<()>>);
+    let reauth = Resource::new(|| (), |_| get_reauth_options());
     let query = use_query_map();
     // After a plain form post (no JavaScript) the server redirects here with `saved=1`.
     let saved_without_js = move || query.read().get("saved").is_some() && update.value().get().is_none();
     let status = move || match update.value().get() {
+        Some(Ok(p)) if p.verification_sent => Some(view! {
+            <Alert kind=AlertKind::Success message=format!(
+                "Your personal info was saved. We sent a confirmation link to {}; your address shows as unverified until you follow it.",
+                p.form.email
+            )/>
+        }.into_any()),
         Some(Ok(_)) => Some(view! { <Alert kind=AlertKind::Success message="Your personal info was saved."/> }.into_any()),
         Some(Err(AppError::Invalid(_))) => None,
+        Some(Err(AppError::ReauthRequired)) => Some(view! {
+            <Alert kind=AlertKind::Info message="Changing your email address needs a recent sign-in proof: confirm it's you, or sign in again, then save."/>
+        }.into_any()),
         Some(Err(e)) => Some(view! { <ErrorAlert error=e/> }.into_any()),
         None if saved_without_js() => Some(view! { <Alert kind=AlertKind::Success message="Your personal info was saved."/> }.into_any()),
         None => None,
@@ -86,7 +100,10 @@ pub fn PersonalInfoPage() -> impl IntoView {
         <Transition fallback=|| view! { <Spinner/> }>
             {move || Suspend::new(async move {
                 match profile.await {
-                    Ok(p) => view! { <ProfileEditor profile=p update/> }.into_any(),
+                    Ok(p) => view! {
+                        {reauth.await.ok().map(|options| view! { <ReauthPanel retry options/> }.into_any())}
+                        <ProfileEditor profile=p update retry/>
+                    }.into_any(),
                     Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
                 }
             })}
@@ -97,8 +114,16 @@ pub fn PersonalInfoPage() -> impl IntoView {
 const FIELDS: [&str; 8] = ["given_name", "family_name", "display_name", "email", "phone", "locale", "time_zone", "picture_url"];
 
 #[component]
-fn ProfileEditor(profile: Profile, update: ServerAction<UpdateProfile>) -> impl IntoView {
+fn ProfileEditor(profile: Profile, update: ServerAction<UpdateProfile>, retry: RwSignal<Option<Callback<()>>>) -> impl IntoView {
     let form = RwSignal::new(profile.form.clone());
+    // Asked to confirm it's them: save again once they have.
+    Effect::new(move |_| {
+        if let Some(Err(AppError::ReauthRequired)) = update.value().get() {
+            retry.set(Some(Callback::new(move |()| {
+                update.dispatch(UpdateProfile { profile: form.get_untracked() });
+            })));
+        }
+    });
     // After a save the fields show what was stored (normalised values).
     Effect::new(move |_| {
         if let Some(Ok(saved)) = update.value().get() {
@@ -163,6 +188,7 @@ fn ProfileEditor(profile: Profile, update: ServerAction<UpdateProfile>) -> impl 
                 hint=Signal::derive(move || Some(if verified.get() { "Verified." } else { "Not verified yet." }.to_owned()))
                 error=error_for("email")
                 on_input=set(|f, v| f.email = v) on_blur=move |_| touch("email")/>
+            <ResendVerification verified=verified/>
             <TextField label="Phone" name="profile[phone]" id="pi-phone" kind="tel" value=field(|p| &p.phone) controlled=true
                 autocomplete="tel" inputmode="tel" hint="International format, e.g. +44 7700 900123."
                 error=error_for("phone")
@@ -187,5 +213,34 @@ fn ProfileEditor(profile: Profile, update: ServerAction<UpdateProfile>) -> impl 
                 </button>
             </div>
         </form>
+    }
+    .into_any()
+}
+
+/// "Send the link again", while the primary address is unverified.
+#[component]
+fn ResendVerification(verified: RwSignal<bool>) -> impl IntoView {
+    let result = RwSignal::new(None::<Result<String, AppError>>);
+    let busy = RwSignal::new(false);
+    let resend = move |_| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            result.set(Some(resend_verification().await));
+            busy.set(false);
+        });
+    };
+    view! {
+        <Show when=move || !verified.get()>
+            <div class="field field--aside" data-testid="resend-verification">
+                {move || match result.get() {
+                    Some(Ok(m)) => view! { <Alert kind=AlertKind::Success message=m/> }.into_any(),
+                    Some(Err(e)) => view! { <ErrorAlert error=e/> }.into_any(),
+                    None => ().into_any(),
+                }}
+                <button class="button button--quiet" type="button" on:click=resend disabled=move || busy.get()>
+                    "Send the confirmation link again"
+                </button>
+            </div>
+        </Show>
     }
 }

@@ -19,6 +19,46 @@ pub fn retryable(f: impl Fn(Callback<()>) + Send + Sync + 'static) -> Callback<(
     cb
 }
 
+/// The state a My Account page with sensitive changes shares between its
+/// sections: the action waiting for "confirm it's you", a version bumped to
+/// reload the page's data, and the last success message.
+#[derive(Clone, Copy)]
+pub struct Page {
+    /// The action to retry once the person confirmed it's them.
+    pub retry: RwSignal<Option<Callback<()>>>,
+    /// Bumped to reload the page's data.
+    pub version: RwSignal<u32>,
+    pub notice: RwSignal<Option<String>>,
+}
+
+impl Page {
+    pub fn new() -> Self {
+        Self { retry: RwSignal::new(None), version: RwSignal::new(0), notice: RwSignal::new(None) }
+    }
+
+    pub fn reload(&self) {
+        self.version.update(|v| *v += 1);
+    }
+
+    /// Shows `message` and reloads the page's data.
+    pub fn done(&self, message: String) {
+        self.notice.set(Some(message));
+        self.reload();
+    }
+
+    /// Handles a server answer: a re-authentication request keeps `run` for
+    /// later; other errors go to `error`.
+    pub fn handle<T>(&self, result: Result<T, AppError>, run: Callback<()>, error: RwSignal<Option<AppError>>) -> Option<T> {
+        settle(self.retry, result, run, error)
+    }
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Handles a server answer to a change: a request for a fresh proof keeps
 /// `run` in `retry` (the panel then asks, and runs it again); other errors
 /// go to `error`.

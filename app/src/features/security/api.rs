@@ -19,6 +19,17 @@ fn activity_label(kind: &str) -> &'static str {
         "backup_code_used" => "Backup code used",
         "passkey_added" => "Passkey added",
         "passkey_removed" => "Passkey removed",
+        "password_changed" => "Password changed",
+        "password_reset_requested" => "Password reset link sent",
+        "password_reset" => "Password reset with a recovery link",
+        "recovery_answer_failed" => "Wrong answer to a security question",
+        "email_changed" => "Email address changed",
+        "email_verified" => "Email address confirmed",
+        "recovery_email_set" => "Recovery email set",
+        "recovery_email_removed" => "Recovery email removed",
+        "recovery_email_verified" => "Recovery email confirmed",
+        "security_questions_set" => "Security questions set",
+        "security_questions_removed" => "Security questions removed",
         _ => "Security event",
     }
 }
@@ -31,9 +42,7 @@ fn parse_id(id: &str) -> Result<uuid::Uuid, AppError> {
 /// Session, person and a recent sign-in proof: what every change here needs.
 #[cfg(feature = "ssr")]
 async fn recent_proof() -> Result<(crate::ssr::Services, domain::sessions::Authenticated, domain::users::User), AppError> {
-    use crate::ssr::*;
-    let (auth, s) = require_account_user().await?;
-    domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now())?;
+    let (auth, s) = crate::ssr::require_recent_account_user().await?;
     let user = domain::users::get(&s.ctx.db, auth.user_id).await?;
     Ok((s, auth, user))
 }
@@ -100,6 +109,7 @@ pub async fn get_security() -> Result<Security, AppError> {
             low: codes.total > 0 && codes.remaining <= domain::backup_codes::LOW,
         },
         activity,
+        password_min_length: s.ctx.policy.password_min_length,
     })
 }
 

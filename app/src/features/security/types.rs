@@ -36,6 +36,8 @@ pub struct Security {
     pub backup_codes: BackupCodesInfo,
     pub activity: Vec<Activity>,
     pub reauth: ReauthOptions,
+    /// The shortest password the policy accepts.
+    pub password_min_length: usize,
 }
 
 /// A TOTP enrolment in progress: shown once, saved only after a valid code.

@@ -6,36 +6,14 @@ use super::types::*;
 use crate::components::{Alert, AlertKind, ErrorAlert, Spinner, TextField};
 use crate::error::{AppError, message_for};
 use crate::features::passkeys;
-use crate::features::reauth::view::{ReauthPanel, retryable, settle};
-
-/// Shared by the page's sections: asks for a fresh proof when the server
-/// says the last one is too old, then retries the action that needed it.
-#[derive(Clone, Copy)]
-struct Page {
-    /// The action to retry once the person confirmed it's them.
-    retry: RwSignal<Option<Callback<()>>>,
-    /// Bumped to reload the page's data.
-    version: RwSignal<u32>,
-    notice: RwSignal<Option<String>>,
-}
-
-impl Page {
-    fn reload(&self) {
-        self.version.update(|v| *v += 1);
-    }
-
-    /// Handles a server answer: a re-authentication request keeps `run` for
-    /// later; other errors go to `error`.
-    fn handle<T>(&self, result: Result<T, AppError>, run: Callback<()>, error: RwSignal<Option<AppError>>) -> Option<T> {
-        settle(self.retry, result, run, error)
-    }
-}
+use crate::features::password::view::ChangePasswordSection;
+use crate::features::reauth::view::{Page, ReauthPanel, retryable};
 
 /// `/myaccount/security`: passkeys, authenticator apps, backup codes and
 /// recent security activity.
 #[component]
 pub fn SecurityPage() -> impl IntoView {
-    let page = Page { retry: RwSignal::new(None), version: RwSignal::new(0), notice: RwSignal::new(None) };
+    let page = Page::new();
     let data = Resource::new(move || page.version.get(), |_| get_security());
     view! {
         <Title text="Security"/>
@@ -48,6 +26,8 @@ pub fn SecurityPage() -> impl IntoView {
                 match data.await {
                     Ok(sec) => view! {
                         <ReauthPanel retry=page.retry options=sec.reauth.clone()/>
+                        <ChangePasswordSection min=sec.password_min_length
+                            on_changed=Callback::new(move |m| page.done(m))/>
                         <PasskeysSection page=page items=sec.passkeys.clone()/>
                         <TotpSection page=page items=sec.totp.clone()/>
                         <BackupCodesSection page=page info=sec.backup_codes.clone()/>
