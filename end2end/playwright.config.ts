@@ -39,9 +39,9 @@ export default defineConfig({
   retries: 0,
   reporter: 'list',
   // A debug server and a 2-core machine: generous, but a hung test still ends.
-  timeout: 30_000,
+  timeout: 60_000,
   expect: { timeout: 10_000 },
-  globalTimeout: 10 * 60_000,
+  globalTimeout: 20 * 60_000,
   use: {
     actionTimeout: 10_000,
     navigationTimeout: 15_000,

@@ -2,8 +2,8 @@
 
 use migration::{Migrator, MigratorTrait as _};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait, sqlx::sqlite::SqliteSynchronous,
 };
 use std::time::Duration;
 
@@ -23,17 +23,54 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
             {
                 std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
             }
-            opts.max_connections(8);
+            // `synchronous` is per connection, so it goes into every
+            // connection's start-up pragmas; WAL is a property of the file
+            // (see `ensure_wal`).
+            opts.max_connections(8).map_sqlx_sqlite_opts(|o| o.synchronous(SqliteSynchronous::Normal));
         }
     } else {
         opts.max_connections(16);
     }
     let db = Database::connect(opts).await?;
-    if db.get_database_backend() == DbBackend::Sqlite && !url.contains(":memory:") {
-        db.execute_unprepared("PRAGMA journal_mode=WAL;").await?;
-        db.execute_unprepared("PRAGMA synchronous=NORMAL;").await?;
+    if db.get_database_backend() == DbBackend::Sqlite && !url.contains(":memory:") && !url.contains("mode=memory") {
+        ensure_wal(&db).await?;
     }
     Ok(db)
+}
+
+/// Puts a SQLite file into WAL mode (it stays so). Switching needs an
+/// exclusive lock that SQLite does not wait for (the busy timeout does not
+/// apply), so when several processes open a new database at once the losers
+/// get "database is locked" at once: they retry until the file is in WAL
+/// mode, which the winner's switch makes true for everyone.
+async fn ensure_wal(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let mut attempt: u64 = 0;
+    loop {
+        let mode = match db.query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA journal_mode=WAL;")).await {
+            Ok(row) => row.map(|r| r.try_get_by_index::<String>(0)).transpose()?,
+            Err(e) if attempt < 50 && is_sqlite_busy(&e) => None,
+            Err(e) => return Err(e),
+        };
+        if mode.as_deref().is_some_and(|m| m.eq_ignore_ascii_case("wal")) {
+            return Ok(());
+        }
+        if attempt >= 50 {
+            return Err(DbErr::Custom(format!("could not put the SQLite database into WAL mode (journal mode is {mode:?})")));
+        }
+        attempt += 1;
+        tokio::time::sleep(Duration::from_millis(20 * attempt.min(10))).await;
+    }
+}
+
+/// SQLITE_BUSY (5) and its extended codes (517 and so on: the low byte is 5).
+fn is_sqlite_busy(e: &DbErr) -> bool {
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => match &**e {
+            sea_orm::sqlx::Error::Database(d) => d.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// Applies every pending migration. Several processes may start at once
@@ -108,6 +145,37 @@ mod tests {
         txn.commit().await.unwrap();
         other.await.unwrap().unwrap();
         assert!(!crate::apps::my_account(&db).await.unwrap().enabled, "the other writer went second");
+    }
+
+    /// Threat: a server, its CLI or a second instance failing to start
+    /// because another process opened the same new SQLite file at the same
+    /// moment (switching to WAL mode cannot wait on the busy timeout), and
+    /// the first of them is already migrating it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn simultaneous_opens_of_a_new_sqlite_file_all_succeed_in_wal_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..15 {
+            let file = dir.path().join(format!("w{round}.db"));
+            let url = format!("sqlite://{}?mode=rwc", file.display());
+            let opens: Vec<_> = (0..8)
+                .map(|_| {
+                    let url = url.clone();
+                    tokio::spawn(async move {
+                        let db = connect(&url).await?;
+                        migrate(&db).await?;
+                        Ok::<_, DbErr>(db)
+                    })
+                })
+                .collect();
+            for open in opens {
+                let db = open.await.unwrap().unwrap_or_else(|e| panic!("round {round}: {e}"));
+                let row = db.query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA synchronous;")).await.unwrap().unwrap();
+                assert_eq!(row.try_get_by_index::<i32>(0).unwrap(), 1, "synchronous=NORMAL on every connection");
+            }
+            // The file format version bytes (offsets 18 and 19) are 2 in WAL mode.
+            // (Asking a connection that has not read the file yet would report its default.)
+            assert_eq!(&std::fs::read(&file).unwrap()[18..20], &[2, 2], "round {round}: the file is in WAL mode");
+        }
     }
 
     async fn concurrent_starts_migrate_once(url: String) {

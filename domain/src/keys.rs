@@ -107,8 +107,12 @@ impl Keys {
                 }
                 let master = Self::generate_master();
                 let text = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(master.as_slice()));
-                write_private(path, text.as_bytes()).map_err(|e| Error::Internal(format!("cannot write {}: {e}", path.display())))?;
-                Ok((Self::from_master(&master), true))
+                match write_private(path, text.as_bytes()) {
+                    Ok(()) => Ok((Self::from_master(&master), true)),
+                    // Another process starting at the same moment created it first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::load_or_create(path),
+                    Err(e) => Err(Error::Internal(format!("cannot write {}: {e}", path.display()))),
+                }
             }
             Err(e) => Err(Error::Internal(format!("cannot read {}: {e}", path.display()))),
         }
@@ -122,16 +126,27 @@ impl Keys {
     }
 }
 
-/// Creates `path` readable by its owner only; never overwrites.
+/// Creates `path` readable by its owner only, whole or not at all; never
+/// overwrites (an existing `path` is `AlreadyExists`). The bytes go to a
+/// private temporary file beside it first, which is then hard-linked into
+/// place, so a reader never sees a half-written file (a mail file picked up
+/// while being written, a key file read by a process starting beside the
+/// one creating it).
 pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
+    let written = opts.open(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+    let _ = std::fs::remove_file(&tmp);
+    linked
 }
 
 #[allow(clippy::panic)] // AES-256 takes exactly the 32 bytes derive() returns
@@ -171,6 +186,33 @@ mod tests {
         assert_eq!(a.mac(b"x"), b.mac(b"x"), "the same key comes back");
         std::fs::write(dir.path().join("bad.key"), "not base64!").unwrap();
         assert!(Keys::load_or_create(&dir.path().join("bad.key")).is_err());
+    }
+
+    /// Threat: two processes started together (a server and its CLI, two
+    /// instances) each creating a key, so one of them fails to start, reads a
+    /// half-written file, or seals data the other cannot open.
+    #[test]
+    fn processes_creating_the_key_at_once_end_up_with_one_key() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("secret.key");
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+            let starts: Vec<_> = (0..6)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        Keys::load_or_create(&path)
+                    })
+                })
+                .collect();
+            let results: Vec<_> = starts.into_iter().map(|t| t.join().unwrap().unwrap_or_else(|e| panic!("round {round}: {e}"))).collect();
+            assert_eq!(results.iter().filter(|(_, created)| *created).count(), 1, "exactly one process created it");
+            let on_disk = Keys::load_or_create(&path).unwrap().0;
+            assert!(results.iter().all(|(k, _)| k.mac(b"x") == on_disk.mac(b"x")), "everyone uses the key on disk");
+            let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+            assert_eq!(names, vec![std::ffi::OsString::from("secret.key")], "no temporary files are left");
+        }
     }
 
     #[test]

@@ -177,6 +177,12 @@ async function startOnce(label: string, port: number): Promise<RunningServer> {
       await stop();
       throw new Error(`latchkey exited (code ${exitCode}) before answering on ${url}:\n${output}`);
     }
+    // Only this child's own "ready" line proves the port is ours: another
+    // process may have taken it after freePort(), and would answer /healthz too.
+    if (!output.includes('Latchkey is ready')) {
+      await sleep(100);
+      continue;
+    }
     try {
       const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) });
       if (res.status === 200 && (await res.text()).trim() === 'ok') return server;

@@ -239,7 +239,7 @@ test.describe('Admin console', () => {
       await admin.page.goBack();
       await admin.page.goBack();
       await expect(admin.page).toHaveURL(/\/admin\/applications$/);
-      expect(left).toBe(1);
+      await expect.poll(() => left).toBe(1);
       await admin.page.getByTestId('applications').getByRole('link', { name: 'My Account' }).click();
       await admin.page.getByRole('navigation', { name: 'My Account settings' }).getByRole('link', { name: 'Login Flow', exact: true }).click();
       await expect(steps.locator('> li')).toHaveCount(1);

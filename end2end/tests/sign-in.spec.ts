@@ -1,4 +1,5 @@
-import { MESSAGES } from '../support/app';
+import { Latchkey, MESSAGES } from '../support/app';
+import { installHydrationProbe } from '../support/hydration';
 import { expect, test } from '../support/fixtures';
 
 test.describe('Sign in', () => {
@@ -46,12 +47,11 @@ test.describe('Sign in', () => {
   test('a second sign-in shows the first as the previous sign-in', async ({ app, account, page, browser, server, js }) => {
     const other = await browser.newContext({ baseURL: server.url, javaScriptEnabled: js });
     try {
-      const first = await other.newPage();
-      await first.goto('/login');
-      await first.getByLabel('Username or email').fill(account.username);
-      await first.getByLabel('Password', { exact: true }).fill(account.password);
-      await first.getByRole('button', { name: 'Sign in', exact: true }).click();
-      await first.waitForURL(/\/myaccount$/);
+      // Typing before hydration could be undone by it: wait for it, as every helper does.
+      if (js) await installHydrationProbe(other);
+      const first = new Latchkey(await other.newPage(), js);
+      await first.signIn(account);
+      await expect(first.page).toHaveURL(/\/myaccount$/);
     } finally {
       await other.close();
     }

@@ -32,7 +32,8 @@ async fn run(args: &[&str], env: &[(&str, &str)], stdin: &str) -> (bool, String)
 async fn admin_create_reads_the_password_from_stdin_and_applies_the_policy() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
-    let env = [("LATCHKEY_DATABASE_URL", url.as_str())];
+    let key = dir.path().join("secret.key");
+    let env = [("LATCHKEY_DATABASE_URL", url.as_str()), ("LATCHKEY_SECRET_KEY_FILE", key.to_str().unwrap())];
     let (ok, out) = run(&["admin", "create", "--username", "root", "--email", "root@example.com"], &env, "short\n").await;
     assert!(!ok);
     assert!(out.contains("at least 8 characters"), "{out}");
@@ -78,7 +79,13 @@ async fn logs_never_contain_passwords_or_session_tokens() {
     };
     let base = format!("http://localhost:{port}");
     let listen = format!("127.0.0.1:{port}");
-    let env = [("LATCHKEY_DATABASE_URL", url.as_str()), ("LATCHKEY_PUBLIC_URL", base.as_str()), ("LATCHKEY_LISTEN", listen.as_str())];
+    let key = dir.path().join("secret.key");
+    let env = [
+        ("LATCHKEY_DATABASE_URL", url.as_str()),
+        ("LATCHKEY_PUBLIC_URL", base.as_str()),
+        ("LATCHKEY_LISTEN", listen.as_str()),
+        ("LATCHKEY_SECRET_KEY_FILE", key.to_str().unwrap()),
+    ];
     let password = "s3cret-Passphrase-for-logs";
     let (ok, _) = run(&["user", "create", "--username", "alice", "--email", "alice@example.com"], &env, &format!("{password}\n")).await;
     assert!(ok);
@@ -110,7 +117,9 @@ async fn logs_never_contain_passwords_or_session_tokens() {
     let client = reqwest::Client::builder().resolve("localhost", format!("127.0.0.1:{port}").parse().unwrap()).build().unwrap();
     let mut up = false;
     for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+        // Only the child's own "ready" line proves the port is its: another
+        // test's server may have taken it after it was chosen above.
+        if collected.lock().await.contains("Latchkey is ready") && client.get(format!("{base}/healthz")).send().await.is_ok() {
             up = true;
             break;
         }

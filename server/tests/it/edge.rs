@@ -115,6 +115,25 @@ async fn cookie_header(app: &TestApp, c: &reqwest::Client) -> String {
     format!("latchkey_session={}", cookie_token(&session_cookie(&r).unwrap()))
 }
 
+/// Sends only a POST's head, declaring `length` body bytes; returns the
+/// answer's status and body.
+async fn raw_head_only_post(app: &TestApp, path: &str, ctype: &str, length: usize) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nOrigin: {}\r\nContent-Type: {ctype}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n",
+        app.base.trim_start_matches("http://"),
+        app.base
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let status = answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b.trim().to_owned()).unwrap_or_default();
+    (status, body)
+}
+
 /// Bad input of every shape gets a clear 4xx, never a 500 or a panic.
 async fn malformed_requests_get_clear_client_errors(app: TestApp) {
     app.user("alice", false).await;
@@ -133,8 +152,16 @@ async fn malformed_requests_get_clear_client_errors(app: TestApp) {
         ("/api/no_such_function", "application/x-www-form-urlencoded", b"a=b".to_vec()),
     ];
     for (path, ctype, body) in cases {
-        // A fresh connection each time: after refusing an oversize body the
-        // server may close the connection before the client has sent it all.
+        if body.len() > server::MAX_BODY_BYTES {
+            // The server refuses on the declared length alone, without reading
+            // the body, and closes; a client still sending it could see the
+            // connection reset instead of the answer. So declare the length
+            // and send nothing more.
+            let (status, text) = raw_head_only_post(&app, path, ctype, body.len()).await;
+            assert_eq!(status, 413, "{path}: oversize body refused up front");
+            assert!(!text.is_empty(), "{path}: an explanation is given");
+            continue;
+        }
         let r = c.post(app.url(path)).header("Content-Type", ctype).header("Connection", "close").body(body.clone()).send().await.unwrap();
         let status = r.status();
         assert!(status.is_client_error(), "{path} {ctype} {:?}: {status}", String::from_utf8_lossy(&body[..body.len().min(40)]));

@@ -123,13 +123,12 @@ async fn a_verified_recovery_email_also_gets_reset_links(app: TestApp) {
 }
 it_test!(a_verified_recovery_email_also_gets_reset_links);
 
-/// A failed send is kept and retried, never lost: the SMTP server is down
-/// when the mail is queued and comes up later.
+/// A failed send is kept and retried, never lost: the SMTP server refuses
+/// service when the mail is queued and accepts it later.
 async fn retry_case(backend: Backend) {
-    // Reserve a port, then leave it closed: the first attempts fail.
-    let reserved = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = reserved.local_addr().unwrap().port();
-    drop(reserved);
+    // A server that refuses at first: the first attempts fail.
+    let sink = MailSink::refusing().await;
+    let port = sink.addr.port();
     let Some(app) = TestApp::spawn_with(backend, |c| c.smtp_port = port).await else {
         eprintln!("{}", domain::testing::PG_SKIP_NOTICE);
         return;
@@ -153,7 +152,8 @@ async fn retry_case(backend: Backend) {
     assert!(row.last_error.as_deref().unwrap_or_default().contains("SMTP"), "{row:?}");
     assert!(row.failed_at.is_none());
 
-    let sink = MailSink::on(tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap()).await;
+    assert!(sink.all().is_empty());
+    sink.accept();
     app.advance(Duration::from_secs(120));
     app.services.ctx.mail_wake.notify_one();
     sink.wait_for("alice@example.com", "your password was changed").await;

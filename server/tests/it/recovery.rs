@@ -127,25 +127,31 @@ async fn forgot_password_does_not_tell_who_has_an_account(app: TestApp) {
         h.insert("x-forwarded-for", format!("198.51.100.{n}").parse().unwrap());
         h
     };
-    let mut known = Vec::new();
-    let mut unknown = Vec::new();
+    // Pairs of requests, one for each name, sent back to back and in
+    // alternating order, so the machine's load (and the background work a
+    // known name starts) weighs on both sides alike.
+    let mut gaps = Vec::new();
     let mut answers = std::collections::HashSet::new();
-    for i in 0..8 {
-        for (who, times) in [("alice", &mut known), ("nobody-here", &mut unknown)] {
+    for i in 0..12 {
+        let order = if i % 2 == 0 { ["alice", "nobody-here"] } else { ["nobody-here", "alice"] };
+        let mut took = std::collections::HashMap::new();
+        for who in order {
             let c = app.client();
             let started = Instant::now();
             let r = c.post(app.url("/api/recover/forgot")).headers(from(i)).form(&[("identifier", who)]).send().await.unwrap();
-            times.push(started.elapsed());
+            took.insert(who, started.elapsed().as_secs_f64());
             answers.insert((r.status(), r.text().await.unwrap()));
         }
+        gaps.push(took["alice"] - took["nobody-here"]);
     }
     assert_eq!(answers.len(), 1, "one answer for everyone: {answers:?}");
-    known.sort();
-    unknown.sort();
-    let (k, u) = (known[known.len() / 2], unknown[unknown.len() / 2]);
-    // The account lookup and mail happen after the answer, so both medians are
-    // a few milliseconds; allow generous noise, far below an argon2 or a send.
-    assert!(k.abs_diff(u) < Duration::from_millis(25), "median known {k:?} vs unknown {u:?}");
+    gaps.sort_by(f64::total_cmp);
+    let gap = gaps[gaps.len() / 2];
+    // The account lookup and mail happen after the answer, so the typical gap
+    // is well under a millisecond; what this must catch is work done before
+    // answering for known names only, such as an argon2id hash (~20 ms here)
+    // or waiting for the mail to be queued and sent.
+    assert!(gap.abs() < 0.015, "median gap known - unknown {:.1} ms ({gaps:?})", gap * 1e3);
 
     // Per-IP limit: 10 requests, then a wait, for known and unknown alike.
     let c = app.client();

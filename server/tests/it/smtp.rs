@@ -52,6 +52,9 @@ impl Received {
 pub struct MailSink {
     pub addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
+    /// While set, every connection is greeted with 421 (service not
+    /// available) and closed, as a server that is down would answer.
+    refusing: Arc<std::sync::atomic::AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -66,20 +69,36 @@ impl MailSink {
         Self::on(TcpListener::bind("127.0.0.1:0").await.expect("bind smtp")).await
     }
 
-    /// A sink on a given listener (e.g. a port reserved earlier).
-    pub async fn on(listener: TcpListener) -> Self {
+    /// A sink that refuses every message until `accept` is called; it keeps
+    /// its port the whole time, so no other socket can take it meanwhile.
+    pub async fn refusing() -> Self {
+        let sink = Self::start().await;
+        sink.refusing.store(true, std::sync::atomic::Ordering::SeqCst);
+        sink
+    }
+
+    pub fn accept(&self) {
+        self.refusing.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    async fn on(listener: TcpListener) -> Self {
         let addr = listener.local_addr().expect("smtp addr");
         let received = Arc::new(Mutex::new(Vec::new()));
-        let store = received.clone();
+        let refusing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (store, refuse) = (received.clone(), refusing.clone());
         let task = tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                if refuse.load(std::sync::atomic::Ordering::SeqCst) {
+                    let _ = socket.write_all(b"421 sink.test service not available\r\n").await;
+                    continue;
+                }
                 let store = store.clone();
                 tokio::spawn(async move {
                     let _ = session(socket, store).await;
                 });
             }
         });
-        Self { addr, received, task }
+        Self { addr, received, refusing, task }
     }
 
     pub fn all(&self) -> Vec<Received> {
