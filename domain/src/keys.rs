@@ -140,13 +140,20 @@ pub(crate) fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Re
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let written = opts.open(&tmp).and_then(|mut f| {
-        f.write_all(bytes)?;
-        f.sync_all()
-    });
-    let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+    let write = |to: &std::path::Path| {
+        opts.open(to).and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
+    };
+    let linked = write(&tmp).map(|()| std::fs::hard_link(&tmp, path));
     let _ = std::fs::remove_file(&tmp);
-    linked
+    match linked? {
+        // A file system without hard links (some network or FUSE mounts):
+        // still private and never overwriting, written in place.
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => write(path),
+        other => other,
+    }
 }
 
 #[allow(clippy::panic)] // AES-256 takes exactly the 32 bytes derive() returns
