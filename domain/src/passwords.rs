@@ -156,7 +156,6 @@ pub(crate) fn changed_mail(ctx: &Ctx, user: &users::User, meta: &ClientMeta, now
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signin::{self, Outcome};
     use crate::testing::{self, PASSWORD, TestDb};
 
     #[test]
@@ -167,23 +166,14 @@ mod tests {
         assert!(strength("qwertyuiop", &[]).warning.is_some());
     }
 
-    async fn session(ctx: &Ctx, now: DateTime<Utc>) -> Authenticated {
-        let Outcome::Complete(s) =
-            signin::with_password(ctx, "alice", PASSWORD, Default::default(), &ClientMeta::default(), None, now).await.unwrap()
-        else {
-            panic!("one step")
-        };
-        crate::sessions::resolve(&ctx.db, &s.session.token, &ctx.policy, now).await.unwrap().unwrap()
-    }
-
     /// Threat: a borrowed signed-in browser changing the password, or a
     /// thief keeping their sessions after the owner changes it.
     async fn change_checks_the_current_password_and_ends_other_sessions(t: TestDb) {
         let ctx = t.ctx();
         let now = testing::t0();
         testing::user(&ctx, "alice", false).await;
-        let this = session(&ctx, now).await;
-        let other = session(&ctx, now).await;
+        let this = testing::signed_in(&ctx, "alice", now).await;
+        let other = testing::signed_in(&ctx, "alice", now).await;
         let meta = ClientMeta::default();
         let wrong = change(&ctx, &this, Change { current: "nope", new: "ample tuba cinder orbit", sign_out_others: true }, &meta, now).await;
         assert!(matches!(wrong, Err(Error::Invalid { field: "current", .. })), "{wrong:?}");

@@ -79,17 +79,11 @@ pub async fn prove(ctx: &Ctx, session: &Authenticated, proof: Proof<'_>, meta: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signin::{self, Outcome};
     use crate::testing::{self, PASSWORD, TestDb};
 
     async fn signed_in(ctx: &Ctx, now: DateTime<Utc>) -> Authenticated {
         testing::user(ctx, "alice", false).await;
-        let Outcome::Complete(s) =
-            signin::with_password(ctx, "alice", PASSWORD, Default::default(), &ClientMeta::default(), None, now).await.unwrap()
-        else {
-            panic!("one step")
-        };
-        crate::sessions::resolve(&ctx.db, &s.session.token, &ctx.policy, now).await.unwrap().unwrap()
+        testing::signed_in(ctx, "alice", now).await
     }
 
     async fn a_proof_is_recent_for_five_minutes(t: TestDb) {

@@ -113,6 +113,18 @@ pub async fn user(ctx: &Ctx, name: &str, is_admin: bool) -> entity::users::Model
         .unwrap()
 }
 
+/// Signs `name` in with [`PASSWORD`] (a one-step flow) and returns the
+/// session as a request would see it.
+pub async fn signed_in(ctx: &Ctx, name: &str, now: DateTime<Utc>) -> crate::sessions::Authenticated {
+    let meta = crate::ClientMeta::default();
+    let crate::signin::Outcome::Complete(s) =
+        crate::signin::with_password(ctx, name, PASSWORD, Default::default(), &meta, None, now).await.unwrap()
+    else {
+        panic!("one step")
+    };
+    crate::sessions::resolve(&ctx.db, &s.session.token, &ctx.policy, now).await.unwrap().unwrap()
+}
+
 /// Runs an `async fn(TestDb)` once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! db_test {
