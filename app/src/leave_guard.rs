@@ -13,7 +13,9 @@
 pub enum Leave {
     Allow,
     /// Stay; restore this address (the page's own, before the button).
-    Stay { href: String },
+    Stay {
+        href: String,
+    },
 }
 
 #[cfg(feature = "hydrate")]

@@ -25,7 +25,11 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn is_local_path(p: &str) -> bool {
+/// Whether `p` is a path on this site that is safe to send a browser to:
+/// not protocol-relative (`//host`), no backslash (`/\\host`, which browsers
+/// read as `//host`), no control characters, and not an API endpoint.
+/// Every `Location` built from request data goes through this rule.
+pub fn is_local_path(p: &str) -> bool {
     p.starts_with('/')
         && !p.starts_with("//")
         && !p.starts_with("/\\")

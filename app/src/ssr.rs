@@ -132,7 +132,12 @@ pub async fn require_recent_account_user() -> Result<(Authenticated, Services), 
 /// Guard: a signed-in administrator.
 pub fn require_admin() -> Result<Authenticated, AppError> {
     let user = require_user()?;
-    if user.is_admin { Ok(user) } else { Err(AppError::Forbidden) }
+    if user.is_admin {
+        return Ok(user);
+    }
+    let path = parts().map(|p| p.uri.path().to_owned()).unwrap_or_default();
+    tracing::warn!(event = "access_denied", user = %user.user_id, path = %path, reason = "not_admin", "administrator-only call refused");
+    Err(AppError::Forbidden)
 }
 
 pub fn now() -> Result<DateTime<Utc>, AppError> {

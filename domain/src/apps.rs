@@ -45,12 +45,8 @@ pub async fn set_my_account_enabled(db: &impl ConnectionTrait, enabled: bool, by
 /// Writes the `app_settings` row `key` (insert or replace), recording who
 /// and when.
 pub(crate) async fn put_setting(db: &impl ConnectionTrait, key: &str, value: &str, by: Option<Uuid>, now: DateTime<Utc>) -> Result<()> {
-    let row = app_settings::ActiveModel {
-        key: Set(key.to_owned()),
-        value: Set(value.to_owned()),
-        updated_at: Set(now),
-        updated_by: Set(by),
-    };
+    let row =
+        app_settings::ActiveModel { key: Set(key.to_owned()), value: Set(value.to_owned()), updated_at: Set(now), updated_by: Set(by) };
     AppSettings::insert(row)
         .on_conflict(
             OnConflict::column(app_settings::Column::Key)

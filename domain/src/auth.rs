@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use entity::users;
 
+use crate::budget::{self, Attempt, Who};
 use crate::sessions::{self, NewSession};
 #[cfg(test)]
 use crate::signin::{self, Outcome};
@@ -21,26 +22,33 @@ pub struct SignedIn {
 }
 
 /// Checks a username-or-email and password: the first step of a sign-in
-/// (see [`crate::signin`], which decides what follows).
+/// (see [`crate::signin`], which decides what follows). A right password
+/// returns the reserved attempt: it counts as a success only once the whole
+/// sign-in does, so a known password does not reset the count of wrong
+/// second-factor codes.
 /// **Requires:** nothing; rate-limited per client IP (by the caller's meta in
-/// `signin`) and per account name here.
-pub async fn check_password(ctx: &Ctx, identifier: &str, password: &str) -> Result<users::Model> {
-    let account_key = identifier.trim().to_lowercase();
-    ctx.limits.login_account.check(&ctx.db, &account_key, ctx.now()).await?;
-
-    let user = if account_key.len() <= MAX_IDENTIFIER { accounts::find_by_login(&ctx.db, &account_key).await? } else { None };
+/// `signin`) and by the account's budget here ([`crate::budget`]).
+pub async fn check_password(ctx: &Ctx, identifier: &str, password: &str, now: DateTime<Utc>) -> Result<(users::Model, Attempt)> {
+    let name: String = identifier.trim().to_lowercase().chars().take(MAX_IDENTIFIER + 1).collect();
+    let user = if name.len() <= MAX_IDENTIFIER { accounts::find_by_login(&ctx.db, &name).await? } else { None };
+    // One budget per account, whichever of its names is typed; a name with
+    // no account has its own, so both cost the same.
+    let who = user.as_ref().map_or(Who::UnknownName(&name), |u| Who::Account(u.id));
+    let attempt = budget::reserve(ctx, who, now).await?;
     let hash = match &user {
         Some(u) => accounts::password_hash(&ctx.db, u.id).await?,
         None => None,
     };
     let (Some(user), Some(hash)) = (user, hash) else {
         ctx.hasher.verify_dummy(password).await?;
+        attempt.failed(ctx, now).await?;
         return Err(Error::InvalidCredentials);
     };
     if !ctx.hasher.verify(password, hash.expose()).await? {
+        attempt.failed(ctx, now).await?;
         return Err(Error::InvalidCredentials);
     }
-    Ok(user)
+    Ok((user, attempt))
 }
 
 /// Starts a session for `user` after a successful proof, revoking the

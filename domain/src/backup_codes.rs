@@ -43,7 +43,7 @@ fn hash(ctx: &Ctx, user_id: Uuid, canonical: &str) -> String {
 
 /// Replaces all of a person's codes with ten new ones, returned once.
 /// **Requires:** the caller checked recent authentication and confirmation.
-pub async fn regenerate(ctx: &Ctx, user_id: Uuid, now: DateTime<Utc>) -> Result<Vec<String>> {
+pub async fn regenerate(ctx: &Ctx, user_id: Uuid, meta: &crate::ClientMeta, now: DateTime<Utc>) -> Result<Vec<String>> {
     let codes: Vec<String> = {
         let mut rng = rand::thread_rng();
         let mut v: Vec<String> = Vec::new();
@@ -69,7 +69,9 @@ pub async fn regenerate(ctx: &Ctx, user_id: Uuid, now: DateTime<Utc>) -> Result<
         .insert(&txn)
         .await?;
     }
+    crate::notices::security_changed(&txn, ctx, user_id, crate::notices::Change::BackupCodesGenerated, meta, now).await?;
     txn.commit().await?;
+    crate::mail::wake(ctx);
     Ok(codes)
 }
 
@@ -130,7 +132,7 @@ mod tests {
         let user = testing::user(&ctx, "alice", false).await;
         let bob = testing::user(&ctx, "bob", false).await;
         let now = testing::t0();
-        let codes = regenerate(&ctx, user.id, now).await.unwrap();
+        let codes = regenerate(&ctx, user.id, &Default::default(), now).await.unwrap();
         assert_eq!(codes.len(), COUNT);
         let stored = BackupCodes::find().all(&ctx.db).await.unwrap();
         assert!(stored.iter().all(|r| !codes.iter().any(|c| r.code_hash.expose().contains(&c.replace('-', "")))));
@@ -139,7 +141,7 @@ mod tests {
         assert!(!consume(&ctx, user.id, &codes[0], now).await.unwrap(), "spent");
         assert_eq!(status(&ctx.db, user.id).await.unwrap().remaining, 9);
         // Regenerating invalidates every old code.
-        let fresh = regenerate(&ctx, user.id, now).await.unwrap();
+        let fresh = regenerate(&ctx, user.id, &Default::default(), now).await.unwrap();
         assert!(!consume(&ctx, user.id, &codes[1], now).await.unwrap());
         assert_eq!(status(&ctx.db, user.id).await.unwrap(), Status { total: 10, remaining: 10, created_at: Some(now) });
         assert!(consume(&ctx, user.id, &fresh[9], now).await.unwrap());
@@ -150,7 +152,7 @@ mod tests {
         let ctx = t.ctx();
         let user = testing::user(&ctx, "alice", false).await;
         let now = testing::t0();
-        let codes = regenerate(&ctx, user.id, now).await.unwrap();
+        let codes = regenerate(&ctx, user.id, &Default::default(), now).await.unwrap();
         let mut tasks = Vec::new();
         for _ in 0..8 {
             let (ctx, code) = (ctx.clone(), codes[3].clone());

@@ -2,8 +2,8 @@
 
 use migration::{Migrator, MigratorTrait as _};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr, SqliteTransactionMode,
-    Statement, TransactionOptions, TransactionTrait, sqlx::sqlite::SqliteSynchronous,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, sqlx::sqlite::SqliteSynchronous,
 };
 use std::time::Duration;
 
@@ -106,7 +106,8 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// locked") when another connection wrote in between, e.g. the mail sender
 /// deleting a sent message. PostgreSQL ignores the mode.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() }).await
+    db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() })
+        .await
 }
 
 /// Answers whether the database responds (for `/readyz`).

@@ -35,6 +35,10 @@ pub enum Kind {
     RecoveryEmailVerified,
     SecurityQuestionsSet,
     SecurityQuestionsRemoved,
+    SignedOut,
+    SessionRevoked,
+    /// An administrator changed an instance-wide setting.
+    AdminChange,
 }
 
 impl Kind {
@@ -63,6 +67,9 @@ impl Kind {
             Kind::RecoveryEmailVerified => "recovery_email_verified",
             Kind::SecurityQuestionsSet => "security_questions_set",
             Kind::SecurityQuestionsRemoved => "security_questions_removed",
+            Kind::SignedOut => "signed_out",
+            Kind::SessionRevoked => "session_revoked",
+            Kind::AdminChange => "admin_change",
         }
     }
 }

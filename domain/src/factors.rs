@@ -3,10 +3,10 @@
 //! longer be completed by this person (e.g. the last second factor where the
 //! flow requires one, or the last passkey of an account without a password).
 
+use chrono::{DateTime, Utc};
 use entity::prelude::*;
 use entity::{backup_codes, passkeys, password_credentials, totp_credentials};
 use proto::flow::{self, Method, Subject};
-use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter};
 use std::collections::BTreeSet;
 use uuid::Uuid;

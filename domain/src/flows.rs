@@ -315,7 +315,7 @@ mod tests {
             let (db, c) = (ctx.db.clone(), ctx.clone());
             let holder2 = holder.clone();
             let save = tokio::spawn(async move { update(&db, MY_ACCOUNT, base, &totp_always(), saver.id, testing::t0()).await });
-            let remove = tokio::spawn(async move { crate::totp::remove(&c, &holder2, cred.id).await });
+            let remove = tokio::spawn(async move { crate::totp::remove(&c, &holder2, cred.id, &Default::default()).await });
             let (saved, removed) = (save.await.unwrap(), remove.await.unwrap());
             assert!(!(saved.is_ok() && removed.is_ok()), "round {round}: both passed, so no administrator can sign in");
             assert!(saved.is_ok() || removed.is_ok(), "round {round}: one of them must pass: {saved:?} {removed:?}");
@@ -325,7 +325,7 @@ mod tests {
             // Back to the start: the default flow, no authenticator app.
             if saved.is_ok() {
                 update(&ctx.db, MY_ACCOUNT, stored.version, &Flow::default_my_account(), saver.id, testing::t0()).await.unwrap();
-                crate::totp::remove(&ctx, &holder, cred.id).await.unwrap();
+                crate::totp::remove(&ctx, &holder, cred.id, &Default::default()).await.unwrap();
             }
         }
     }

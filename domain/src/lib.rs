@@ -7,6 +7,7 @@
 pub mod apps;
 pub mod auth;
 pub mod backup_codes;
+pub mod budget;
 pub mod ceremonies;
 pub mod clock;
 pub mod crypto;
@@ -18,6 +19,7 @@ pub mod factors;
 pub mod flows;
 pub mod keys;
 pub mod mail;
+pub mod notices;
 pub mod passkeys;
 pub mod passwords;
 pub mod ratelimit;

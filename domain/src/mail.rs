@@ -26,6 +26,12 @@ use uuid::Uuid;
 
 use crate::{Ctx, Error, Result};
 
+/// The part of an address after `@`: enough to tell which mail system
+/// refused, without writing the address into the logs.
+fn domain_of(address: &str) -> &str {
+    address.rsplit_once('@').map_or("", |(_, d)| d)
+}
+
 /// The product name every message carries.
 pub const PRODUCT: &str = "Latchkey";
 
@@ -136,7 +142,11 @@ impl Sender {
             .to(to)
             .subject(&m.subject)
             .header(AutoSubmitted)
-            .multipart(MultiPart::alternative().singlepart(part(ContentType::TEXT_PLAIN, &m.text)).singlepart(part(ContentType::TEXT_HTML, &m.html)))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(part(ContentType::TEXT_PLAIN, &m.text))
+                    .singlepart(part(ContentType::TEXT_HTML, &m.html)),
+            )
             .map_err(|e| format!("building the message: {e}"))
     }
 
@@ -222,7 +232,7 @@ pub async fn deliver_due(ctx: &Ctx, sender: &Sender) -> Result<usize> {
         match outcome {
             Ok(place) => {
                 MailOutbox::delete_by_id(row.id).exec(&ctx.db).await?;
-                tracing::info!(mail = %row.id, to = %row.to_address, subject = %row.subject, via = %place, "mail sent");
+                tracing::info!(mail = %row.id, to_domain = %domain_of(&row.to_address), subject = %row.subject, via = %place, "mail sent");
                 sent += 1;
             }
             Err(error) => {
@@ -232,11 +242,11 @@ pub async fn deliver_due(ctx: &Ctx, sender: &Sender) -> Result<usize> {
                 active.last_error = Set(Some(error.clone()));
                 if attempts >= MAX_ATTEMPTS {
                     active.failed_at = Set(Some(now));
-                    tracing::error!(mail = %row.id, to = %row.to_address, attempts, %error, "mail could not be sent; giving up");
+                    tracing::error!(mail = %row.id, to_domain = %domain_of(&row.to_address), attempts, %error, "mail could not be sent; giving up");
                 } else {
                     let wait = backoff(attempts);
                     active.next_attempt_at = Set(crate::clock::after(now, wait));
-                    tracing::warn!(mail = %row.id, to = %row.to_address, attempts, retry_in_s = wait.as_secs(), %error, "mail not sent; will retry");
+                    tracing::warn!(mail = %row.id, to_domain = %domain_of(&row.to_address), attempts, retry_in_s = wait.as_secs(), %error, "mail not sent; will retry");
                 }
                 active.update(&ctx.db).await?;
             }

@@ -23,6 +23,7 @@ use webauthn_rs::prelude::{
 use webauthn_rs_proto::ResidentKeyRequirement;
 
 use crate::ceremonies::{self, Kind};
+use crate::notices::{self, Change};
 use crate::{Ctx, Error, Result, factors};
 
 /// The relying party for a public origin such as `https://id.example.com`.
@@ -80,6 +81,7 @@ pub async fn finish_registration(
     ceremony: Uuid,
     name: &str,
     credential: &RegisterPublicKeyCredential,
+    meta: &crate::ClientMeta,
     now: DateTime<Utc>,
 ) -> Result<passkeys::Model> {
     let state: PasskeyRegistration = ceremonies::take(&ctx.db, ceremony, Some(user_id), Kind::PasskeyRegistration, now).await?;
@@ -93,6 +95,7 @@ pub async fn finish_registration(
     let flag = |name: &str| value.pointer(&format!("/cred/{name}")).and_then(serde_json::Value::as_bool).unwrap_or(false);
     let (eligible, state) = (flag("backup_eligible"), flag("backup_state"));
     let json = value.to_string();
+    let txn = crate::db::begin_write(&ctx.db).await?;
     let row = passkeys::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
@@ -104,8 +107,11 @@ pub async fn finish_registration(
         created_at: Set(now),
         last_used_at: Set(None),
     }
-    .insert(&ctx.db)
+    .insert(&txn)
     .await?;
+    notices::security_changed(&txn, ctx, user_id, Change::PasskeyAdded(name), meta, now).await?;
+    txn.commit().await?;
+    crate::mail::wake(ctx);
     Ok(row)
 }
 
@@ -192,13 +198,15 @@ pub async fn rename(db: &impl ConnectionTrait, user_id: Uuid, id: Uuid, name: &s
 
 /// Removes a passkey unless that would lock the person out.
 /// **Requires:** the caller checked recent authentication.
-pub async fn remove(ctx: &Ctx, user: &entity::users::Model, id: Uuid) -> Result<passkeys::Model> {
+pub async fn remove(ctx: &Ctx, user: &entity::users::Model, id: Uuid, meta: &crate::ClientMeta) -> Result<passkeys::Model> {
     let txn = crate::db::begin_write(&ctx.db).await?;
     factors::lock_sign_in_rules(&txn, ctx.now()).await?;
     let all = list(&txn, user.id).await?;
     let row = all.iter().find(|r| r.id == id).cloned().ok_or(Error::NotFound)?;
     factors::ensure_can_remove(&txn, user, proto::flow::Method::Passkey, all.len() == 1, "your last passkey").await?;
     Passkeys::delete_by_id(id).exec(&txn).await?;
+    notices::security_changed(&txn, ctx, user.id, Change::PasskeyRemoved(&row.name), meta, ctx.now()).await?;
     txn.commit().await?;
+    crate::mail::wake(ctx);
     Ok(row)
 }

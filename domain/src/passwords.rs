@@ -8,6 +8,7 @@ use entity::prelude::*;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::budget::{self, Who};
 use crate::events::{self, Kind};
 use crate::sessions::Authenticated;
 use crate::{ClientMeta, Ctx, Error, Result, mail, users};
@@ -49,8 +50,11 @@ pub fn user_inputs(u: &users::User) -> Vec<String> {
 /// [`strength`] off the async runtime: zxcvbn takes tens of milliseconds on
 /// long inputs, which must not stall other requests.
 pub async fn rate(password: &str, user: &users::User) -> Result<Strength> {
+    rate_with(password, user_inputs(user)).await
+}
+
+async fn rate_with(password: &str, inputs: Vec<String>) -> Result<Strength> {
     let password = zeroize::Zeroizing::new(password.chars().take(100).collect::<String>());
-    let inputs = user_inputs(user);
     tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
         strength(&password, &refs)
@@ -61,7 +65,19 @@ pub async fn rate(password: &str, user: &users::User) -> Result<Strength> {
 
 /// Refuses a password that is too easy to guess.
 pub async fn ensure_strong(password: &str, user: &users::User, field: &'static str) -> Result<()> {
-    let s = rate(password, user).await?;
+    ensure_strong_with(password, user_inputs(user), field).await
+}
+
+/// [`ensure_strong`] for an account that does not exist yet (the setup link,
+/// `latchkey user create`): its username and email count as guessable.
+pub async fn ensure_strong_for_new(password: &str, username: &str, email: &str, field: &'static str) -> Result<()> {
+    let mut inputs = vec![username.to_owned(), email.to_owned()];
+    inputs.extend(email.split('@').next().map(str::to_owned));
+    ensure_strong_with(password, inputs, field).await
+}
+
+async fn ensure_strong_with(password: &str, inputs: Vec<String>, field: &'static str) -> Result<()> {
+    let s = rate_with(password, inputs).await?;
     if s.score < MIN_SCORE {
         let why = s.warning.unwrap_or_else(|| "It would be guessed quickly.".into());
         return Err(Error::invalid(field, format!("This password is too easy to guess. {why} Try a few unrelated words.")));
@@ -104,9 +120,10 @@ pub struct Change<'a> {
 /// one. **Requires:** the caller checked `new` against the length policy.
 /// Returns how many other sessions ended.
 pub async fn change(ctx: &Ctx, session: &Authenticated, c: Change<'_>, meta: &ClientMeta, now: DateTime<Utc>) -> Result<u64> {
-    ctx.limits.password_change.check(&ctx.db, &session.user_id.to_string(), now).await?;
     let user = users::get(&ctx.db, session.user_id).await?;
-    if !users::check_password(ctx, user.id, c.current).await? {
+    let attempt = budget::reserve(ctx, Who::Account(user.id), now).await?;
+    let right = users::check_password(ctx, user.id, c.current).await;
+    if !attempt.settle(ctx, right?, now).await? {
         events::record(&ctx.db, user.id, Kind::ReauthFailed, Some("pwd"), Some("changing the password".into()), meta, now).await?;
         return Err(Error::invalid("current", "Your current password is not right."));
     }
@@ -122,6 +139,7 @@ pub async fn change(ctx: &Ctx, session: &Authenticated, c: Change<'_>, meta: &Cl
     // step passed with the old password must not count: both end.
     crate::tokens::revoke_all(&txn, user.id, crate::tokens::Purpose::ResetPassword, now).await?;
     crate::signin::forget_partial_logins(&txn, user.id).await?;
+    crate::devices::forget_all(&txn, user.id).await?;
     let detail = if c.sign_out_others { format!("{ended} other sessions signed out") } else { "other sessions kept".into() };
     events::record(&txn, user.id, Kind::PasswordChanged, Some("pwd"), Some(detail), meta, now).await?;
     mail::enqueue(&txn, ctx, &changed_mail(ctx, &user, meta, now, false), now).await?;
@@ -175,7 +193,8 @@ mod tests {
         let this = testing::signed_in(&ctx, "alice", now).await;
         let other = testing::signed_in(&ctx, "alice", now).await;
         let meta = ClientMeta::default();
-        let wrong = change(&ctx, &this, Change { current: "nope", new: "ample tuba cinder orbit", sign_out_others: true }, &meta, now).await;
+        let wrong =
+            change(&ctx, &this, Change { current: "nope", new: "ample tuba cinder orbit", sign_out_others: true }, &meta, now).await;
         assert!(matches!(wrong, Err(Error::Invalid { field: "current", .. })), "{wrong:?}");
         let same = change(&ctx, &this, Change { current: PASSWORD, new: PASSWORD, sign_out_others: true }, &meta, now).await;
         assert!(matches!(same, Err(Error::Invalid { field: "password", .. })), "{same:?}");

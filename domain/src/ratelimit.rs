@@ -81,12 +81,29 @@ impl Shared {
             return Ok(());
         }
         let tat: i64 = db
-            .query_one_raw(Statement::from_sql_and_values(backend, placeholders(backend, "SELECT tat FROM rate_limits WHERE key = $1"), [key.into()]))
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                placeholders(backend, "SELECT tat FROM rate_limits WHERE key = $1"),
+                [key.into()],
+            ))
             .await?
             .map(|row| row.try_get::<i64>("", "tat"))
             .transpose()?
             .unwrap_or(now_ms);
         Err(Error::RateLimited { retry_after: wait(tat, now_ms, per_ms, self.burst) })
+    }
+}
+
+impl Shared {
+    /// Gives back one attempt taken for `key` (it turned out not to count:
+    /// a success, or an attempt refused by another rule).
+    pub async fn refund(&self, db: &impl ConnectionTrait, key: &str) -> Result<()> {
+        let key = crate::crypto::hash_token(&format!("{}:{key}", self.name));
+        let per_ms = i64::try_from(self.per.as_millis()).unwrap_or(i64::MAX / 4).max(1);
+        let backend = db.get_database_backend();
+        let sql = placeholders(backend, "UPDATE rate_limits SET tat = tat - $2 WHERE key = $1");
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, [key.into(), per_ms.into()])).await?;
+        Ok(())
     }
 }
 
@@ -97,7 +114,7 @@ fn wait(tat_ms: i64, now_ms: i64, per_ms: i64, burst: u32) -> Duration {
 }
 
 /// SQLite wants `?N` for numbered parameters; PostgreSQL `$N`.
-fn placeholders(backend: DbBackend, sql: &str) -> String {
+pub(crate) fn placeholders(backend: DbBackend, sql: &str) -> String {
     match backend {
         DbBackend::Sqlite => sql.replace('$', "?"),
         _ => sql.to_owned(),
@@ -113,17 +130,13 @@ pub async fn purge_shared(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Resu
 }
 
 /// The instance's limits: per-IP flood limits in memory, per-account limits
-/// shared through the database.
+/// shared through the database. Guesses at an account's proofs draw on its
+/// one budget instead ([`crate::budget`]).
 pub struct RateLimits {
     /// Password sign-in attempts per client IP.
     pub login_ip: Limit,
-    /// Password sign-in attempts per account name, whether or not it exists
-    /// (so the limit itself reveals nothing).
-    pub login_account: Shared,
     /// First-administrator setup attempts per client IP.
     pub setup_ip: Limit,
-    /// Second-factor and re-authentication attempts per account.
-    pub second_factor: Shared,
     /// Username-less passkey sign-ins started per client IP (each stores a
     /// ceremony; the sign-in page starts one per load for autofill).
     pub passkey_start_ip: Limit,
@@ -138,8 +151,8 @@ pub struct RateLimits {
     pub reset_token: Shared,
     /// Verification mails re-sent per account.
     pub verification_mail: Shared,
-    /// Current-password checks when changing it, per account.
-    pub password_change: Shared,
+    /// Email address changes per account (each mails the new address).
+    pub email_change: Shared,
     /// Strength checks of candidate passwords, per account (CPU, not
     /// guessing: kept in memory).
     pub strength: Limit,
@@ -149,16 +162,14 @@ impl Default for RateLimits {
     fn default() -> Self {
         Self {
             login_ip: Limit::new(30, Duration::from_secs(2)),
-            login_account: Shared::new("login_account", 10, Duration::from_secs(30)),
             setup_ip: Limit::new(10, Duration::from_secs(10)),
-            second_factor: Shared::new("second_factor", 10, Duration::from_secs(30)),
             passkey_start_ip: Limit::new(60, Duration::from_secs(1)),
             recovery_ip: Limit::new(10, Duration::from_secs(60)),
             recovery_account_ip: Shared::new("recovery_account_ip", 3, Duration::from_secs(10 * 60)),
             recovery_account: Shared::new("recovery_account", 10, Duration::from_secs(2 * 60)),
             reset_token: Shared::new("reset_token", 10, Duration::from_secs(30)),
             verification_mail: Shared::new("verification_mail", 3, Duration::from_secs(5 * 60)),
-            password_change: Shared::new("password_change", 10, Duration::from_secs(30)),
+            email_change: Shared::new("email_change", 3, Duration::from_secs(10 * 60)),
             strength: Limit::new(20, Duration::from_millis(500)),
         }
     }
@@ -230,7 +241,8 @@ mod tests {
             limit.check(&a.db, "alice", much_later).await.unwrap();
         }
         // The account name tried is not stored, only its hash.
-        let stored = a.db.query_one_raw(Statement::from_string(a.db.get_database_backend(), "SELECT key FROM rate_limits")).await.unwrap().unwrap();
+        let stored =
+            a.db.query_one_raw(Statement::from_string(a.db.get_database_backend(), "SELECT key FROM rate_limits")).await.unwrap().unwrap();
         assert!(!stored.try_get::<String>("", "key").unwrap().contains("alice"));
     }
     crate::db_test!(a_shared_limit_counts_every_instance_and_refills);

@@ -10,6 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 use webauthn_rs::prelude::{PublicKeyCredential, RequestChallengeResponse};
 
+use crate::budget::{self, Who};
 use crate::events::{self, Kind};
 use crate::sessions::Authenticated;
 use crate::{ClientMeta, Ctx, Error, Result, passkeys, totp, users};
@@ -40,8 +41,41 @@ pub async fn start_passkey(ctx: &Ctx, session: &Authenticated, now: DateTime<Utc
 
 /// Checks a proof and, when it is right, records it on the session.
 pub async fn prove(ctx: &Ctx, session: &Authenticated, proof: Proof<'_>, meta: &ClientMeta, now: DateTime<Utc>) -> Result<()> {
-    ctx.limits.second_factor.check(&ctx.db, &format!("reauth:{}", session.user_id), now).await?;
-    let (ok, method, field) = match proof {
+    let attempt = budget::reserve(ctx, Who::Account(session.user_id), now).await?;
+    let checked = check(ctx, session, proof, now).await;
+    let (ok, method, field) = match checked {
+        Ok(c) => c,
+        Err(e) => {
+            attempt.cancel(ctx).await?;
+            return Err(e);
+        }
+    };
+    attempt.settle(ctx, ok, now).await?;
+    if !ok {
+        events::record(&ctx.db, session.user_id, Kind::ReauthFailed, Some(method), None, meta, now).await?;
+        let message = match field {
+            "password" => "That password is not right.",
+            "code" => "That code is not right or was already used.",
+            _ => "That passkey was not accepted.",
+        };
+        return Err(Error::invalid(field, message));
+    }
+    // The proof counts for this session: a second factor shown now makes
+    // it a multi-factor session (what console changes need).
+    let amr = serde_json::to_string(&crate::sessions::amr_with(&session.amr, method)).unwrap_or_else(|_| "[]".into());
+    UserSessions::update_many()
+        .col_expr(user_sessions::Column::AuthTime, sea_orm::sea_query::Expr::value(now))
+        .col_expr(user_sessions::Column::Amr, sea_orm::sea_query::Expr::value(amr))
+        .filter(user_sessions::Column::Id.eq(session.session_id))
+        .exec(&ctx.db)
+        .await?;
+    events::record(&ctx.db, session.user_id, Kind::Reauthenticated, Some(method), None, meta, now).await?;
+    Ok(())
+}
+
+/// Checks a proof: whether it is right, its `amr` value and its form field.
+async fn check(ctx: &Ctx, session: &Authenticated, proof: Proof<'_>, now: DateTime<Utc>) -> Result<(bool, &'static str, &'static str)> {
+    Ok(match proof {
         Proof::Password(pw) => (users::check_password(ctx, session.user_id, pw).await?, "pwd", "password"),
         Proof::Totp(code) => {
             if totp::normalize_code(code).is_none() {
@@ -57,23 +91,7 @@ pub async fn prove(ctx: &Ctx, session: &Authenticated, proof: Proof<'_>, meta: &
             };
             (ok, "hwk", "passkey")
         }
-    };
-    if !ok {
-        events::record(&ctx.db, session.user_id, Kind::ReauthFailed, Some(method), None, meta, now).await?;
-        let message = match field {
-            "password" => "That password is not right.",
-            "code" => "That code is not right or was already used.",
-            _ => "That passkey was not accepted.",
-        };
-        return Err(Error::invalid(field, message));
-    }
-    UserSessions::update_many()
-        .col_expr(user_sessions::Column::AuthTime, sea_orm::sea_query::Expr::value(now))
-        .filter(user_sessions::Column::Id.eq(session.session_id))
-        .exec(&ctx.db)
-        .await?;
-    events::record(&ctx.db, session.user_id, Kind::Reauthenticated, Some(method), None, meta, now).await?;
-    Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use crate::events::{self, Kind};
+use crate::notices::{self, Change};
 use crate::tokens::{self, Purpose};
 use crate::{ClientMeta, Ctx, Error, Result, mail, passwords};
 
@@ -42,7 +43,11 @@ pub struct Status {
 
 pub async fn status(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Status> {
     let u = crate::users::get(db, user_id).await?;
-    Ok(Status { recovery_email: u.recovery_email, recovery_email_verified: u.recovery_email_verified, questions: questions(db, user_id).await? })
+    Ok(Status {
+        recovery_email: u.recovery_email,
+        recovery_email_verified: u.recovery_email_verified,
+        questions: questions(db, user_id).await?,
+    })
 }
 
 async fn questions(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Vec<String>> {
@@ -119,7 +124,10 @@ pub async fn set_recovery_email(ctx: &Ctx, user_id: Uuid, email: Option<&str>, m
     let u = crate::users::get(&ctx.db, user_id).await?;
     if let Some(e) = email {
         if e == u.email {
-            return Err(Error::invalid("recovery_email", "Use a different address from your account's email, so one lost mailbox does not lock you out."));
+            return Err(Error::invalid(
+                "recovery_email",
+                "Use a different address from your account's email, so one lost mailbox does not lock you out.",
+            ));
         }
         ctx.limits.verification_mail.check(&ctx.db, &format!("recovery:{user_id}"), now).await?;
     }
@@ -146,9 +154,9 @@ pub async fn set_recovery_email(ctx: &Ctx, user_id: Uuid, email: Option<&str>, m
                 "The link works once, for 24 hours. If you did not ask for this, ignore this message.",
             );
             mail::enqueue(&txn, ctx, &m, now).await?;
-            events::record(&txn, u.id, Kind::RecoveryEmailSet, None, Some(e.to_owned()), meta, now).await?;
+            notices::security_changed(&txn, ctx, u.id, Change::RecoveryEmailSet(e), meta, now).await?;
         }
-        None => events::record(&txn, u.id, Kind::RecoveryEmailRemoved, None, None, meta, now).await?,
+        None => notices::security_changed(&txn, ctx, u.id, Change::RecoveryEmailRemoved, meta, now).await?,
     }
     txn.commit().await?;
     mail::wake(ctx);
@@ -211,6 +219,8 @@ pub async fn set_questions(ctx: &Ctx, user_id: Uuid, choices: &[(String, String)
     if let Some((field, message)) = proto::recovery::validate_choice(choices).into_iter().next() {
         return Err(Error::invalid(question_field(&field), message));
     }
+    // Two argon2 hashes: bounded per account like every other proof.
+    crate::budget::spend_work(ctx, user_id, now).await?;
     let mut hashed = Vec::new();
     for (q, a) in choices {
         hashed.push((q.clone(), ctx.hasher.hash(&proto::recovery::normalize_answer(a)).await?));
@@ -229,8 +239,9 @@ pub async fn set_questions(ctx: &Ctx, user_id: Uuid, choices: &[(String, String)
         .insert(&txn)
         .await?;
     }
-    events::record(&txn, user_id, Kind::SecurityQuestionsSet, None, None, meta, now).await?;
+    notices::security_changed(&txn, ctx, user_id, Change::SecurityQuestionsSet, meta, now).await?;
     txn.commit().await?;
+    mail::wake(ctx);
     Ok(())
 }
 
@@ -239,9 +250,10 @@ pub async fn remove_questions(ctx: &Ctx, user_id: Uuid, meta: &ClientMeta, now: 
     let txn = crate::db::begin_write(&ctx.db).await?;
     let r = SecurityAnswers::delete_many().filter(security_answers::Column::UserId.eq(user_id)).exec(&txn).await?;
     if r.rows_affected > 0 {
-        events::record(&txn, user_id, Kind::SecurityQuestionsRemoved, None, None, meta, now).await?;
+        notices::security_changed(&txn, ctx, user_id, Change::SecurityQuestionsRemoved, meta, now).await?;
     }
     txn.commit().await?;
+    mail::wake(ctx);
     Ok(())
 }
 
@@ -296,7 +308,11 @@ pub async fn issue_reset(ctx: &Ctx, identifier: &str, meta: &ClientMeta, now: Da
             &crate::users::greeting(&u),
             "reset your password",
             &[
-                format!("Someone asked to reset the password of your account {}{}.", u.username, meta.ip.as_deref().map(|ip| format!(" (from {ip})")).unwrap_or_default()),
+                format!(
+                    "Someone asked to reset the password of your account {}{}.",
+                    u.username,
+                    meta.ip.as_deref().map(|ip| format!(" (from {ip})")).unwrap_or_default()
+                ),
                 format!("The link below works once, for {minutes} minutes."),
             ],
             Some(("Choose a new password", &link)),
@@ -316,6 +332,15 @@ pub struct ResetInfo {
     pub username: String,
     /// Question ids to answer (empty: none set).
     pub questions: Vec<String>,
+    /// The account has passkeys or an authenticator app, which the next
+    /// sign-in will still ask for (a reset never downgrades an account).
+    pub keeps_second_factor: bool,
+}
+
+/// Whether a reset leaves the next sign-in asking for a second factor.
+async fn has_strong_factor(db: &impl ConnectionTrait, user_id: Uuid) -> Result<bool> {
+    let enrolled = crate::factors::enrolled(db, user_id).await?;
+    Ok(enrolled.contains(&proto::flow::Method::Passkey) || enrolled.contains(&proto::flow::Method::Totp))
 }
 
 async fn live_reset(db: &impl ConnectionTrait, token: &str, now: DateTime<Utc>) -> Result<(entity::email_tokens::Model, users::Model)> {
@@ -334,7 +359,11 @@ async fn live_reset(db: &impl ConnectionTrait, token: &str, now: DateTime<Utc>) 
 
 pub async fn reset_info(ctx: &Ctx, token: &str, now: DateTime<Utc>) -> Result<ResetInfo> {
     let (_, u) = live_reset(&ctx.db, token, now).await?;
-    Ok(ResetInfo { questions: questions(&ctx.db, u.id).await?, username: u.username })
+    Ok(ResetInfo {
+        questions: questions(&ctx.db, u.id).await?,
+        keeps_second_factor: has_strong_factor(&ctx.db, u.id).await?,
+        username: u.username,
+    })
 }
 
 /// Sets a new password with a reset link. **Requires:** the caller checked
@@ -387,9 +416,19 @@ pub async fn reset(
     let txn = crate::db::begin_write(&ctx.db).await?;
     tokens::consume(&txn, row.id, now).await?;
     passwords::store_hash(&txn, u.id, hash, now).await?;
+    if has_strong_factor(&txn, u.id).await? {
+        // Whoever reads the mailbox must not get past the passkey or the
+        // authenticator app: the next sign-in asks for one of them.
+        Users::update_many()
+            .col_expr(users::Column::SecondFactorAfterReset, sea_orm::sea_query::Expr::value(true))
+            .filter(users::Column::Id.eq(u.id))
+            .exec(&txn)
+            .await?;
+    }
     crate::sessions::revoke_all(&txn, u.id, now).await?;
     tokens::revoke_all(&txn, u.id, Purpose::ResetPassword, now).await?;
     crate::signin::forget_partial_logins(&txn, u.id).await?;
+    crate::devices::forget_all(&txn, u.id).await?;
     events::record(&txn, u.id, Kind::PasswordReset, Some("email"), None, meta, now).await?;
     mail::enqueue(&txn, ctx, &passwords::changed_mail(ctx, &u, meta, now, true), now).await?;
     txn.commit().await?;
@@ -406,21 +445,17 @@ mod tests {
         vec![("first_pet".into(), "Rex".into()), ("first_car".into(), "Fiat Panda".into())]
     }
 
-    /// The link's token, read back from the queued mail.
-    async fn link_token(ctx: &Ctx, to: &str, path: &str) -> String {
-        let rows = mail::pending(&ctx.db).await.unwrap();
-        let row = rows.iter().rev().find(|r| r.to_address == to).expect("mail to the address");
-        let m: mail::Message = serde_json::from_slice(&ctx.keys.open(row.sealed.expose(), "mail").unwrap()).unwrap();
-        let start = m.text.find(&format!("{path}?token=")).expect("link in mail") + path.len() + 7;
-        m.text[start..].split_whitespace().next().unwrap().to_owned()
-    }
+    use testing::mailed_token as link_token;
 
     async fn answers_are_hashed_and_normalised(t: TestDb) {
         let ctx = t.ctx();
         let now = testing::t0();
         let u = testing::user(&ctx, "alice", false).await;
         let bad = vec![("first_pet".into(), "Rex".into()), ("first_pet".into(), "Max".into())];
-        assert!(matches!(set_questions(&ctx, u.id, &bad, &ClientMeta::default(), now).await, Err(Error::Invalid { field: "question2", .. })));
+        assert!(matches!(
+            set_questions(&ctx, u.id, &bad, &ClientMeta::default(), now).await,
+            Err(Error::Invalid { field: "question2", .. })
+        ));
         assert!(status(&ctx.db, u.id).await.unwrap().questions.is_empty(), "a refusal stores nothing");
         set_questions(&ctx, u.id, &choices(), &ClientMeta::default(), now).await.unwrap();
         assert_eq!(status(&ctx.db, u.id).await.unwrap().questions, ["first_pet", "first_car"]);

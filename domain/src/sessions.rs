@@ -39,6 +39,32 @@ pub struct Authenticated {
     pub amr: Vec<String>,
 }
 
+impl Authenticated {
+    /// Whether this session's sign-in, or a later proof in it, used two
+    /// factors or a passkey (`amr` has `mfa` or `hwk`).
+    pub fn is_multi_factor(&self) -> bool {
+        self.amr.iter().any(|v| v == "mfa" || v == "hwk")
+    }
+}
+
+/// The `amr` of a session after a fresh proof that used `method`: the
+/// proof's value is added, and `mfa` once two kinds of factor (or a
+/// passkey) have been shown in this session.
+pub fn amr_with(amr: &[String], method: &str) -> Vec<String> {
+    let mut out: Vec<String> = amr.to_vec();
+    let added: &[&str] = if method == "hwk" { &["hwk", "user"] } else { std::slice::from_ref(&method) };
+    for v in added {
+        if !out.iter().any(|o| o == v) {
+            out.push((*v).to_owned());
+        }
+    }
+    let kinds = ["pwd", "otp", "hwk"].iter().filter(|k| out.iter().any(|o| o == *k)).count();
+    if (kinds > 1 || out.iter().any(|o| o == "hwk")) && !out.iter().any(|o| o == "mfa") {
+        out.push("mfa".to_owned());
+    }
+    out
+}
+
 /// A new session: the cookie token (shown once, never stored) and its id.
 #[derive(Debug)]
 pub struct NewSession {
@@ -217,6 +243,33 @@ fn truncate(s: &str, max: usize) -> String {
         end -= 1;
     }
     s[..end].to_owned()
+}
+
+/// Browser and system from a User-Agent header.
+pub fn describe_agent(agent: Option<&str>) -> (String, String) {
+    let parser = woothee::parser::Parser::new();
+    match agent.and_then(|a| parser.parse(a)) {
+        Some(r) => {
+            let known = |s: &str| !s.is_empty() && s != woothee::woothee::VALUE_UNKNOWN;
+            let browser = if known(r.name) {
+                if known(r.version) { format!("{} {}", r.name, r.version.split('.').next().unwrap_or_default()) } else { r.name.to_owned() }
+            } else {
+                "Unknown browser".to_owned()
+            };
+            let os_version = r.os_version.to_string();
+            let os = if known(r.os) {
+                if known(&os_version) && os_version.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+                    format!("{} {os_version}", r.os)
+                } else {
+                    r.os.to_owned()
+                }
+            } else {
+                "Unknown system".to_owned()
+            };
+            (browser, os)
+        }
+        None => ("Unknown browser".into(), "Unknown system".into()),
+    }
 }
 
 #[cfg(test)]

@@ -76,6 +76,7 @@ pub async fn create_first_admin(
         SetupState::AlreadySetUp => return Err(Error::AlreadySetUp),
         SetupState::InvalidToken => return Err(Error::SetupTokenInvalid),
     }
+    crate::passwords::ensure_strong_for_new(password, &username, &email, "password").await?;
     let hash = ctx.hasher.hash(password).await?;
     let txn = crate::db::begin_write(&ctx.db).await?;
     // Spend the token with a conditional update: of two concurrent uses, one wins.
@@ -108,7 +109,7 @@ mod tests {
         let now = testing::t0();
         let token = issue_token_if_needed(&ctx, now).await.unwrap().unwrap();
         assert_eq!(state(&ctx.db, &token, now).await.unwrap(), SetupState::Ready);
-        let s = create_first_admin(&ctx, &token, "root".into(), "root@example.com".into(), "a long password", &ClientMeta::default(), now)
+        let s = create_first_admin(&ctx, &token, "root".into(), "root@example.com".into(), testing::PASSWORD, &ClientMeta::default(), now)
             .await
             .unwrap();
         assert!(s.user.is_admin);
@@ -116,7 +117,7 @@ mod tests {
         assert_eq!(state(&ctx.db, &token, now).await.unwrap(), SetupState::AlreadySetUp);
         assert!(issue_token_if_needed(&ctx, now).await.unwrap().is_none());
         let again =
-            create_first_admin(&ctx, &token, "root2".into(), "r2@example.com".into(), "a long password", &ClientMeta::default(), now).await;
+            create_first_admin(&ctx, &token, "root2".into(), "r2@example.com".into(), testing::PASSWORD, &ClientMeta::default(), now).await;
         assert!(matches!(again, Err(Error::AlreadySetUp)));
         assert_eq!(users::count(&ctx.db).await.unwrap(), 1);
     }
@@ -130,14 +131,33 @@ mod tests {
         let token = issue_token_if_needed(&ctx, now).await.unwrap().unwrap();
         let late = after(now, ctx.policy.setup_token_ttl + Duration::from_secs(1));
         assert_eq!(state(&ctx.db, &token, late).await.unwrap(), SetupState::InvalidToken);
-        let r = create_first_admin(&ctx, &token, "root".into(), "root@example.com".into(), "a long password", &ClientMeta::default(), late)
+        let r = create_first_admin(&ctx, &token, "root".into(), "root@example.com".into(), testing::PASSWORD, &ClientMeta::default(), late)
             .await;
         assert!(matches!(r, Err(Error::SetupTokenInvalid)));
         let r =
-            create_first_admin(&ctx, "guessed", "root".into(), "root@example.com".into(), "a long password", &ClientMeta::default(), now)
+            create_first_admin(&ctx, "guessed", "root".into(), "root@example.com".into(), testing::PASSWORD, &ClientMeta::default(), now)
                 .await;
         assert!(matches!(r, Err(Error::SetupTokenInvalid)));
         assert_eq!(users::count(&ctx.db).await.unwrap(), 0);
     }
     crate::db_test!(expired_or_unknown_tokens_create_nothing);
+
+    /// Threat: the most powerful account created with a guessable password.
+    /// The setup link applies the same strength rule as a password change,
+    /// and a refusal spends nothing: the link still works.
+    async fn the_first_admin_needs_a_strong_password(t: TestDb) {
+        let ctx = t.ctx();
+        let now = testing::t0();
+        let token = issue_token_if_needed(&ctx, now).await.unwrap().unwrap();
+        for weak in ["password1", "rootroot", "root@example.com"] {
+            let r = create_first_admin(&ctx, &token, "root".into(), "root@example.com".into(), weak, &ClientMeta::default(), now).await;
+            assert!(
+                matches!(&r, Err(Error::Invalid { field: "password", message }) if message.contains("too easy to guess")),
+                "{weak}: {r:?}"
+            );
+        }
+        assert_eq!(state(&ctx.db, &token, now).await.unwrap(), SetupState::Ready);
+        assert_eq!(users::count(&ctx.db).await.unwrap(), 0);
+    }
+    crate::db_test!(the_first_admin_needs_a_strong_password);
 }

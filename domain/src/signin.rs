@@ -15,6 +15,7 @@ use uuid::Uuid;
 use webauthn_rs::prelude::{PublicKeyCredential, RequestChallengeResponse};
 
 use crate::auth::{self, SignedIn};
+use crate::budget::{self, Who};
 use crate::clock::after;
 use crate::crypto::{hash_token, random_token};
 use crate::events::{self, Kind};
@@ -89,6 +90,17 @@ pub fn amr(done: &[Method]) -> Vec<&'static str> {
     out
 }
 
+/// The flow as it applies to `user`: after a password reset on an account
+/// with passkeys or an authenticator app, one of its second factors (or a
+/// passkey) is asked for whatever the flow says, so that reading the
+/// person's mailbox is never enough to sign in.
+fn for_user(mut flow: Flow, user: &entity::users::Model) -> Flow {
+    if user.second_factor_after_reset {
+        flow.steps.push(flow::Step { options: vec![Method::Passkey, Method::Totp, Method::BackupCode], when: flow::Condition::IfEnrolled });
+    }
+    flow
+}
+
 async fn flow_at(db: &impl ConnectionTrait, version: i32) -> Result<Flow> {
     let current = flows::current(db, flows::MY_ACCOUNT).await?;
     if current.version == version {
@@ -110,8 +122,9 @@ async fn advance(
     previous_token: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Outcome> {
-    let stored = flows::current(&ctx.db, flows::MY_ACCOUNT).await?;
-    let new_device = !crate::devices::is_known(&ctx.keys, device.known_cookie.as_deref(), user.id);
+    let mut stored = flows::current(&ctx.db, flows::MY_ACCOUNT).await?;
+    stored.flow = for_user(stored.flow, user);
+    let new_device = !crate::devices::is_known(&ctx.db, device.known_cookie.as_deref(), user.id, now).await?;
     let subject = factors::subject(&ctx.db, user, new_device).await?;
     let done = vec![first];
     match flow::next(&stored.flow, &subject, &done) {
@@ -182,17 +195,33 @@ pub async fn with_password(
     if let Some(ip) = &meta.ip {
         ctx.limits.login_ip.check(ip)?;
     }
-    let user = match auth::check_password(ctx, identifier, password).await {
-        Ok(u) => u,
+    let (user, attempt) = match auth::check_password(ctx, identifier, password, now).await {
+        Ok(found) => found,
         Err(Error::InvalidCredentials) => {
-            if let Some(u) = users::find_by_login(&ctx.db, &identifier.trim().to_lowercase()).await.ok().flatten() {
-                events::record(&ctx.db, u.id, Kind::SignInFailed, Some("pwd"), Some("wrong password".into()), meta, now).await?;
+            match users::find_by_login(&ctx.db, &identifier.trim().to_lowercase()).await.ok().flatten() {
+                Some(u) => {
+                    tracing::info!(event = "sign_in_failed", user = %u.id, method = "pwd", ip = meta.ip.as_deref(), "wrong password");
+                    events::record(&ctx.db, u.id, Kind::SignInFailed, Some("pwd"), Some("wrong password".into()), meta, now).await?;
+                }
+                // The name is not logged: it may be an email address, or a
+                // password typed into the wrong field.
+                None => tracing::info!(
+                    event = "sign_in_failed",
+                    reason = "unknown_account",
+                    ip = meta.ip.as_deref(),
+                    "sign-in for an unknown name"
+                ),
             }
             return Err(Error::InvalidCredentials);
         }
         Err(e) => return Err(e),
     };
-    advance(ctx, &user, Method::Password, device, meta, previous_token, now).await
+    let outcome = advance(ctx, &user, Method::Password, device, meta, previous_token, now).await?;
+    // Only a finished sign-in resets the count of failures in a row.
+    if matches!(outcome, Outcome::Complete(_)) {
+        attempt.succeeded(ctx).await?;
+    }
+    Ok(outcome)
 }
 
 /// Starts a username-less passkey sign-in (see [`passkeys::start_discoverable`]).
@@ -219,7 +248,15 @@ pub async fn with_passkey(
     previous_token: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Outcome> {
-    let user = passkeys::finish_discoverable(ctx, ceremony, credential, now).await?;
+    let user = match passkeys::finish_discoverable(ctx, ceremony, credential, now).await {
+        Ok(u) => u,
+        Err(e) => {
+            if matches!(e, Error::PasskeyRejected | Error::CeremonyExpired) {
+                tracing::info!(event = "sign_in_failed", method = "hwk", reason = %e, ip = meta.ip.as_deref(), "passkey sign-in refused");
+            }
+            return Err(e);
+        }
+    };
     advance(ctx, &user, Method::Passkey, device, meta, previous_token, now).await
 }
 
@@ -240,7 +277,7 @@ fn methods_of(p: &partial_logins::Model) -> Result<Vec<Method>> {
 }
 
 async fn next_of(ctx: &Ctx, p: &partial_logins::Model, user: &entity::users::Model) -> Result<(Flow, Vec<Method>, Next)> {
-    let flow = flow_at(&ctx.db, p.flow_version).await?;
+    let flow = for_user(flow_at(&ctx.db, p.flow_version).await?, user);
     let done = methods_of(p)?;
     let subject = factors::subject(&ctx.db, user, p.new_device).await?;
     let next = flow::next(&flow, &subject, &done);
@@ -294,8 +331,66 @@ pub async fn verify(
     if !options.contains(&method) {
         return Err(Error::invalid("method", format!("{} is not offered at this step.", method.label())));
     }
-    ctx.limits.second_factor.check(&ctx.db, &format!("signin:{}", user.id), now).await?;
-    let ok = match proof {
+    // Both counts are taken before the proof is checked, so parallel
+    // guesses cannot spend more than either allows.
+    let attempt = budget::reserve(ctx, Who::Account(user.id), now).await?;
+    if !reserve_try(&ctx.db, p.id).await? {
+        attempt.cancel(ctx).await?;
+        return Err(Error::TooManyFailures);
+    }
+    let ok = match check_proof(ctx, &user, proof, meta, now).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Refused before anything was checked (malformed input): no try spent.
+            give_back_try(&ctx.db, p.id).await?;
+            attempt.cancel(ctx).await?;
+            return Err(e);
+        }
+    };
+    if !ok {
+        let error = fail(ctx, &p, method, meta, now).await;
+        attempt.failed(ctx, now).await?;
+        return Err(error);
+    }
+    give_back_try(&ctx.db, p.id).await?;
+    done.push(method);
+    let subject = factors::subject(&ctx.db, &user, p.new_device).await?;
+    let failures = PartialLogins::find_by_id(p.id).one(&ctx.db).await?.map_or(p.failures, |r| r.failures);
+    match flow::next(&flow, &subject, &done) {
+        Next::Complete => {
+            PartialLogins::delete_by_id(p.id).exec(&ctx.db).await?;
+            attempt.succeeded(ctx).await?;
+            let values = amr(&done);
+            let signed = auth::start_session(ctx, &user, &values, meta, previous_token, now).await?;
+            events::record(&ctx.db, user.id, Kind::SignedIn, Some(&values.join(" ")), None, meta, now).await?;
+            Ok(Outcome::Complete(signed))
+        }
+        Next::Blocked { index } => Err(blocked(index)),
+        Next::Step { index, options } => {
+            // The cookie token is replaced at every step.
+            let token = random_token();
+            let mut a: partial_logins::ActiveModel = p.clone().into();
+            a.token_hash = Set(hash_token(&token).into());
+            a.methods = Set(serde_json::to_string(&done).map_err(|e| Error::Internal(e.to_string()))?);
+            a.update(&ctx.db).await?;
+            Ok(Outcome::Continue {
+                token,
+                next: NextStep {
+                    index,
+                    steps: flow.steps.len(),
+                    options,
+                    display_name: user.display_name.clone().unwrap_or_else(|| user.username.clone()),
+                    expires_at: p.expires_at,
+                    failures_left: MAX_FAILURES - failures,
+                },
+            })
+        }
+    }
+}
+
+/// Checks one proof for the person of a half-finished sign-in.
+async fn check_proof(ctx: &Ctx, user: &entity::users::Model, proof: Proof<'_>, meta: &ClientMeta, now: DateTime<Utc>) -> Result<bool> {
+    Ok(match proof {
         Proof::Password(pw) => match users::password_hash(&ctx.db, user.id).await? {
             Some(h) => ctx.hasher.verify(pw, h.expose()).await?,
             None => false,
@@ -318,58 +413,49 @@ pub async fn verify(
         }
         Proof::Passkey { ceremony, credential } => match passkeys::finish_for_user(ctx, user.id, ceremony, credential, now).await {
             Ok(()) => true,
-            Err(Error::PasskeyRejected) => false,
+            Err(Error::PasskeyRejected) => {
+                tracing::info!(event = "passkey_rejected", user = %user.id, ip = meta.ip.as_deref(), "passkey not accepted at a sign-in step");
+                false
+            }
             Err(e) => return Err(e),
         },
-    };
-    if !ok {
-        return Err(fail(ctx, &p, method, meta, now).await);
-    }
-    done.push(method);
-    let subject = factors::subject(&ctx.db, &user, p.new_device).await?;
-    match flow::next(&flow, &subject, &done) {
-        Next::Complete => {
-            PartialLogins::delete_by_id(p.id).exec(&ctx.db).await?;
-            let values = amr(&done);
-            let signed = auth::start_session(ctx, &user, &values, meta, previous_token, now).await?;
-            events::record(&ctx.db, user.id, Kind::SignedIn, Some(&values.join(" ")), None, meta, now).await?;
-            Ok(Outcome::Complete(signed))
-        }
-        Next::Blocked { index } => Err(blocked(index)),
-        Next::Step { index, options } => {
-            // The cookie token is replaced at every step.
-            let token = random_token();
-            let mut a: partial_logins::ActiveModel = p.clone().into();
-            a.token_hash = Set(hash_token(&token).into());
-            a.methods = Set(serde_json::to_string(&done).map_err(|e| Error::Internal(e.to_string()))?);
-            a.update(&ctx.db).await?;
-            Ok(Outcome::Continue {
-                token,
-                next: NextStep {
-                    index,
-                    steps: flow.steps.len(),
-                    options,
-                    display_name: user.display_name.clone().unwrap_or_else(|| user.username.clone()),
-                    expires_at: p.expires_at,
-                    failures_left: MAX_FAILURES - p.failures,
-                },
-            })
-        }
-    }
+    })
 }
 
-/// Counts a wrong answer; the fifth drops the half-finished sign-in.
+/// Takes one of the half-finished sign-in's tries before the proof is
+/// checked (one conditional update, so parallel requests cannot take more
+/// than [`MAX_FAILURES`]); false when none is left.
+async fn reserve_try(db: &impl ConnectionTrait, id: Uuid) -> Result<bool> {
+    let r = PartialLogins::update_many()
+        .col_expr(
+            partial_logins::Column::Failures,
+            sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(partial_logins::Column::Failures), 1),
+        )
+        .filter(partial_logins::Column::Id.eq(id))
+        .filter(partial_logins::Column::Failures.lt(MAX_FAILURES))
+        .exec(db)
+        .await?;
+    Ok(r.rows_affected == 1)
+}
+
+/// Gives a try back: the proof was right, or never checked.
+async fn give_back_try(db: &impl ConnectionTrait, id: Uuid) -> Result<()> {
+    PartialLogins::update_many()
+        .col_expr(
+            partial_logins::Column::Failures,
+            sea_orm::sea_query::ExprTrait::sub(sea_orm::sea_query::Expr::col(partial_logins::Column::Failures), 1),
+        )
+        .filter(partial_logins::Column::Id.eq(id))
+        .filter(partial_logins::Column::Failures.gt(0))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records a wrong answer (its try is already taken); the fifth drops the
+/// half-finished sign-in.
 async fn fail(ctx: &Ctx, p: &partial_logins::Model, method: Method, meta: &ClientMeta, now: DateTime<Utc>) -> Error {
     let outcome: Result<Error> = async {
-        // Counted in the database, atomically, so parallel guesses all count.
-        PartialLogins::update_many()
-            .col_expr(
-                partial_logins::Column::Failures,
-                sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(partial_logins::Column::Failures), 1),
-            )
-            .filter(partial_logins::Column::Id.eq(p.id))
-            .exec(&ctx.db)
-            .await?;
         let failures = PartialLogins::find_by_id(p.id).one(&ctx.db).await?.map_or(MAX_FAILURES, |r| r.failures);
         let amr = method.amr().first().copied();
         events::record(&ctx.db, p.user_id, Kind::SecondFactorFailed, amr, None, meta, now).await?;
@@ -434,7 +520,7 @@ mod tests {
     async fn enrol_totp(ctx: &Ctx, user: &entity::users::Model, now: DateTime<Utc>) -> Vec<u8> {
         let e = totp::start_enrolment(ctx, user, now).await.unwrap();
         let secret = totp_rs::Secret::try_from_base32(&e.secret_base32).unwrap().as_bytes().to_vec();
-        totp::finish_enrolment(ctx, user.id, e.ceremony, &totp::code_at(&secret, now).unwrap(), "Phone", now).await.unwrap();
+        totp::finish_enrolment(ctx, user.id, e.ceremony, &totp::code_at(&secret, now).unwrap(), "Phone", &meta(), now).await.unwrap();
         secret
     }
 
@@ -505,6 +591,79 @@ mod tests {
     }
     crate::db_test!(five_wrong_codes_drop_the_half_finished_sign_in);
 
+    /// Threat: parallel guesses at one half-finished sign-in. Each try is
+    /// reserved before its code is checked, so twenty wrong codes at once
+    /// still spend at most five tries, then the sign-in is gone.
+    async fn parallel_wrong_codes_spend_at_most_five_tries(t: TestDb) {
+        let ctx = t.ctx();
+        let user = testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let secret = enrol_totp(&ctx, &user, now).await;
+        let later = now + chrono::Duration::seconds(90);
+        let (token, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await.unwrap());
+        let right = totp::code_at(&secret, later).unwrap();
+        let wrong = if right == "000000" { "111111" } else { "000000" };
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (ctx, token) = (ctx.clone(), token.clone());
+            tasks.push(tokio::spawn(async move { verify(&ctx, &token, Proof::Totp(wrong), &meta(), None, later).await }));
+        }
+        let mut checked = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Err(Error::Invalid { .. } | Error::TooManyFailures) => checked += 1,
+                Err(Error::SignInExpired | Error::RateLimited { .. }) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        let failed = events::recent(&ctx.db, user.id, 50).await.unwrap().into_iter().filter(|e| e.kind == "second_factor_failed").count();
+        assert_eq!(failed, 5, "codes checked: {checked}");
+        assert!(matches!(verify(&ctx, &token, Proof::Totp(&right), &meta(), None, later).await, Err(Error::SignInExpired)));
+    }
+    crate::db_test!(parallel_wrong_codes_spend_at_most_five_tries);
+
+    /// Threat: spreading guesses over the ways to prove who one is. A wrong
+    /// password at sign-in (by username or by email), at re-authentication
+    /// and when changing it all draw on the account's one budget.
+    async fn every_proof_draws_on_one_account_budget(t: TestDb) {
+        let ctx = t.ctx();
+        testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let session = testing::signed_in(&ctx, "alice", now).await;
+        for i in 0..crate::budget::SLOW_AFTER {
+            let r = match i % 4 {
+                0 => with_password(&ctx, "alice", "wrong", Device::default(), &meta(), None, now).await.map(|_| ()),
+                1 => with_password(&ctx, "ALICE@example.com", "wrong", Device::default(), &meta(), None, now).await.map(|_| ()),
+                2 => crate::reauth::prove(&ctx, &session, crate::reauth::Proof::Password("wrong"), &meta(), now).await,
+                _ => crate::passwords::change(
+                    &ctx,
+                    &session,
+                    crate::passwords::Change { current: "wrong", new: "ample tuba cinder orbit", sign_out_others: false },
+                    &meta(),
+                    now,
+                )
+                .await
+                .map(|_| ()),
+            };
+            assert!(matches!(r, Err(Error::InvalidCredentials | Error::Invalid { .. })), "{i}: {r:?}");
+        }
+        // Now every way is slowed down, the right password included.
+        assert!(matches!(
+            with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await,
+            Err(Error::RateLimited { .. })
+        ));
+        assert!(matches!(
+            crate::reauth::prove(&ctx, &session, crate::reauth::Proof::Password(PASSWORD), &meta(), now).await,
+            Err(Error::RateLimited { .. })
+        ));
+        // A minute later the right password gets through, and the count starts again.
+        let later = now + chrono::Duration::seconds(60);
+        assert!(matches!(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await, Ok(Outcome::Complete(_))));
+        assert!(with_password(&ctx, "alice", "wrong", Device::default(), &meta(), None, later).await.is_err());
+        assert!(matches!(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await, Ok(Outcome::Complete(_))));
+    }
+    crate::db_test!(every_proof_draws_on_one_account_budget);
+
     async fn half_finished_sign_in_expires(t: TestDb) {
         let ctx = t.ctx();
         let user = testing::user(&ctx, "alice", false).await;
@@ -524,7 +683,7 @@ mod tests {
         let user = testing::user(&ctx, "alice", false).await;
         let now = testing::t0();
         enrol_totp(&ctx, &user, now).await;
-        let codes = backup_codes::regenerate(&ctx, user.id, now).await.unwrap();
+        let codes = backup_codes::regenerate(&ctx, user.id, &meta(), now).await.unwrap();
         let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await.unwrap());
         assert_eq!(next.options, vec![Method::Totp, Method::BackupCode]);
         assert!(matches!(
@@ -544,7 +703,7 @@ mod tests {
         let mut key = SoftPasskey::new(true);
         let (ceremony, ccr) = passkeys::start_registration(ctx, user, "Alice", now).await.unwrap();
         let reg = key.do_registration(origin(), ccr).unwrap();
-        passkeys::finish_registration(ctx, user.id, ceremony, "Laptop", &reg, now).await.unwrap();
+        passkeys::finish_registration(ctx, user.id, ceremony, "Laptop", &reg, &meta(), now).await.unwrap();
         key
     }
 
@@ -620,11 +779,62 @@ mod tests {
         let code = totp::code_at(&secret, later).unwrap();
         assert!(matches!(verify(&ctx, &token, Proof::Totp(&code), &meta(), None, later).await.unwrap(), Outcome::Complete(_)));
         // The browser now carries a signed "alice signed in here" entry.
-        let known = Device { known_cookie: Some(crate::devices::remember(&ctx.keys, None, user.id)) };
+        let known = Device { known_cookie: Some(crate::devices::remember(&ctx.db, None, user.id, later).await.unwrap()) };
         let o = with_password(&ctx, "alice", PASSWORD, known, &meta(), None, later).await.unwrap();
         assert_eq!(session_amr(&ctx, o, later).await, ["pwd"]);
     }
     crate::db_test!(a_new_device_rule_asks_only_unknown_browsers);
+
+    /// Resets the password of `name` through a mailed link.
+    async fn reset_by_mail(ctx: &Ctx, name: &str, now: DateTime<Utc>) {
+        assert!(crate::recovery::issue_reset(ctx, name, &meta(), now).await.unwrap());
+        let token = testing::mailed_token(ctx, &format!("{name}@example.com"), crate::recovery::RESET_PATH).await;
+        assert!(crate::recovery::reset_info(ctx, &token, now).await.unwrap().keeps_second_factor);
+        crate::recovery::reset(ctx, &token, &[], "ample tuba cinder orbit", &meta(), now).await.unwrap();
+    }
+
+    /// Threat: an attacker who reads the person's mailbox (or takes over the
+    /// address) resetting the password of an account protected by a passkey
+    /// and signing in with the new password alone. After the reset the next
+    /// sign-in still asks for the passkey, whatever the flow says.
+    async fn a_reset_never_lets_the_password_alone_past_a_passkey(t: TestDb) {
+        let ctx = t.ctx();
+        let user = testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let _key = soft_passkey(&ctx, &user, now).await;
+        // The shipped flow: a password alone is enough for step 1, and a
+        // passkey-only person has no second step.
+        assert!(matches!(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await, Ok(Outcome::Complete(_))));
+        reset_by_mail(&ctx, "alice", now).await;
+        let (_, next) =
+            pending_token(with_password(&ctx, "alice", "ample tuba cinder orbit", Device::default(), &meta(), None, now).await.unwrap());
+        assert_eq!(next.options, vec![Method::Passkey], "the password alone opens no session");
+    }
+    crate::db_test!(a_reset_never_lets_the_password_alone_past_a_passkey);
+
+    /// The same for an authenticator app: one right code after the reset, and
+    /// the flow's own rules apply again.
+    async fn after_a_reset_the_authenticator_app_is_asked_once(t: TestDb) {
+        let ctx = t.ctx();
+        let user = testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let secret = enrol_totp(&ctx, &user, now).await;
+        // A flow that asks for the app only on new devices, from a known one.
+        let mut flow = Flow::default_my_account();
+        flow.steps[1].when = proto::flow::Condition::IfNewDevice;
+        flows::save(&ctx.db, flows::MY_ACCOUNT, &flow, None, now).await.unwrap();
+        let later = now + chrono::Duration::seconds(60);
+        reset_by_mail(&ctx, "alice", later).await;
+        let device = Device { known_cookie: Some(crate::devices::remember(&ctx.db, None, user.id, later).await.unwrap()) };
+        let new_password = "ample tuba cinder orbit";
+        let (token, next) = pending_token(with_password(&ctx, "alice", new_password, device.clone(), &meta(), None, later).await.unwrap());
+        assert_eq!(next.options, vec![Method::Totp]);
+        let code = totp::code_at(&secret, later).unwrap();
+        assert!(matches!(verify(&ctx, &token, Proof::Totp(&code), &meta(), None, later).await, Ok(Outcome::Complete(_))));
+        let o = with_password(&ctx, "alice", new_password, device, &meta(), None, later).await.unwrap();
+        assert_eq!(session_amr(&ctx, o, later).await, ["pwd"], "from a known device the flow's rule is back");
+    }
+    crate::db_test!(after_a_reset_the_authenticator_app_is_asked_once);
 
     #[test]
     fn amr_lists_each_value_once_and_mfa_for_two_factors() {

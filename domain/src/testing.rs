@@ -125,6 +125,27 @@ pub async fn signed_in(ctx: &Ctx, name: &str, now: DateTime<Utc>) -> crate::sess
     crate::sessions::resolve(&ctx.db, &s.session.token, &ctx.policy, now).await.unwrap().unwrap()
 }
 
+/// The token of the newest link to `path` mailed to `to`, read back from
+/// the outbox.
+pub async fn mailed_token(ctx: &Ctx, to: &str, path: &str) -> String {
+    let texts = mailed_texts(ctx, to).await;
+    let text = texts.iter().rev().find(|t| t.contains(&format!("{path}?token="))).expect("link in mail");
+    let start = text.find(&format!("{path}?token=")).expect("link in mail") + path.len() + 7;
+    text[start..].split_whitespace().next().unwrap().to_owned()
+}
+
+/// The plain-text bodies of the mail queued for `to`, oldest first.
+pub async fn mailed_texts(ctx: &Ctx, to: &str) -> Vec<String> {
+    let rows = crate::mail::pending(&ctx.db).await.unwrap();
+    rows.iter()
+        .filter(|r| r.to_address == to)
+        .map(|r| {
+            let m: crate::mail::Message = serde_json::from_slice(&ctx.keys.open(r.sealed.expose(), "mail").unwrap()).unwrap();
+            format!("{}\n{}", m.subject, m.text)
+        })
+        .collect()
+}
+
 /// Runs an `async fn(TestDb)` once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! db_test {

@@ -113,7 +113,10 @@ pub async fn revoke_all(db: &impl ConnectionTrait, user_id: Uuid, purpose: Purpo
 /// `max` times. Fails with [`Error::LinkInvalid`] when none is left.
 pub async fn reserve_attempt(db: &impl ConnectionTrait, id: Uuid, max: i32) -> Result<()> {
     let r = EmailTokens::update_many()
-        .col_expr(email_tokens::Column::Failures, sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(email_tokens::Column::Failures), 1))
+        .col_expr(
+            email_tokens::Column::Failures,
+            sea_orm::sea_query::ExprTrait::add(sea_orm::sea_query::Expr::col(email_tokens::Column::Failures), 1),
+        )
         .filter(email_tokens::Column::Id.eq(id))
         .filter(email_tokens::Column::Failures.lt(max))
         .filter(email_tokens::Column::UsedAt.is_null())
@@ -130,7 +133,10 @@ pub async fn failures(db: &impl ConnectionTrait, id: Uuid) -> Result<i32> {
 /// Gives back an attempt reserved with [`reserve_attempt`] (the answers were right).
 pub async fn release_attempt(db: &impl ConnectionTrait, id: Uuid) -> Result<()> {
     EmailTokens::update_many()
-        .col_expr(email_tokens::Column::Failures, sea_orm::sea_query::ExprTrait::sub(sea_orm::sea_query::Expr::col(email_tokens::Column::Failures), 1))
+        .col_expr(
+            email_tokens::Column::Failures,
+            sea_orm::sea_query::ExprTrait::sub(sea_orm::sea_query::Expr::col(email_tokens::Column::Failures), 1),
+        )
         .filter(email_tokens::Column::Id.eq(id))
         .filter(email_tokens::Column::Failures.gt(0))
         .exec(db)

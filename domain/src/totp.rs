@@ -18,6 +18,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::ceremonies::{self, Kind};
+use crate::notices::{self, Change};
 use crate::{Ctx, Error, Result, factors};
 
 pub const ISSUER: &str = "Latchkey";
@@ -107,15 +108,17 @@ pub async fn finish_enrolment(
     ceremony: Uuid,
     code: &str,
     name: &str,
+    meta: &crate::ClientMeta,
     now: DateTime<Utc>,
 ) -> Result<totp_credentials::Model> {
-    ctx.limits.second_factor.check(&ctx.db, &format!("totp-enrol:{user_id}"), now).await?;
+    crate::budget::spend_work(ctx, user_id, now).await?;
     let code = normalize_code(code).ok_or_else(|| Error::invalid("code", "Enter the 6-digit code from your app."))?;
     let pending: Pending = ceremonies::peek(&ctx.db, ceremony, Some(user_id), Kind::TotpEnrolment, now).await?;
     let secret = secret_bytes(ctx, &pending.sealed_secret)?;
     let step = matching_step(&secret, &code, now)?
         .ok_or_else(|| Error::invalid("code", "That code is not right. Check the time on your phone and try the newest code."))?;
-    if !ceremonies::end(&ctx.db, ceremony).await? {
+    let txn = crate::db::begin_write(&ctx.db).await?;
+    if !ceremonies::end(&txn, ceremony).await? {
         return Err(Error::CeremonyExpired);
     }
     let saved = totp_credentials::ActiveModel {
@@ -128,8 +131,11 @@ pub async fn finish_enrolment(
         // The enrolment code cannot be replayed at sign-in.
         last_used_step: Set(Some(step as i64)),
     }
-    .insert(&ctx.db)
+    .insert(&txn)
     .await?;
+    notices::security_changed(&txn, ctx, user_id, Change::TotpAdded(name), meta, now).await?;
+    txn.commit().await?;
+    crate::mail::wake(ctx);
     Ok(saved)
 }
 
@@ -178,14 +184,16 @@ pub async fn rename(db: &impl ConnectionTrait, user_id: Uuid, id: Uuid, name: &s
 
 /// Removes an authenticator app unless that would lock the person out.
 /// **Requires:** the caller checked recent authentication.
-pub async fn remove(ctx: &Ctx, user: &entity::users::Model, id: Uuid) -> Result<totp_credentials::Model> {
+pub async fn remove(ctx: &Ctx, user: &entity::users::Model, id: Uuid, meta: &crate::ClientMeta) -> Result<totp_credentials::Model> {
     let txn = crate::db::begin_write(&ctx.db).await?;
     factors::lock_sign_in_rules(&txn, ctx.now()).await?;
     let creds = list(&txn, user.id).await?;
     let cred = creds.iter().find(|c| c.id == id).cloned().ok_or(Error::NotFound)?;
     factors::ensure_can_remove(&txn, user, proto::flow::Method::Totp, creds.len() == 1, "this authenticator app").await?;
     TotpCredentials::delete_by_id(id).exec(&txn).await?;
+    notices::security_changed(&txn, ctx, user.id, Change::TotpRemoved(&cred.name), meta, ctx.now()).await?;
     txn.commit().await?;
+    crate::mail::wake(ctx);
     Ok(cred)
 }
 
@@ -244,11 +252,11 @@ mod tests {
         let secret = totp_rs::Secret::try_from_base32(&e.secret_base32).unwrap();
         assert_eq!(secret.as_bytes().len(), 20, "160-bit secret");
         // Wrong code: nothing saved, the enrolment stays open.
-        let wrong = finish_enrolment(&ctx, user.id, e.ceremony, "000000", "Phone", now).await;
+        let wrong = finish_enrolment(&ctx, user.id, e.ceremony, "000000", "Phone", &Default::default(), now).await;
         assert!(matches!(wrong, Err(Error::Invalid { field: "code", .. })) || code_at(secret.as_bytes(), now).unwrap() == "000000");
         assert!(list(&ctx.db, user.id).await.unwrap().is_empty());
         let code = code_at(secret.as_bytes(), now).unwrap();
-        let saved = finish_enrolment(&ctx, user.id, e.ceremony, &code, "Phone", now).await.unwrap();
+        let saved = finish_enrolment(&ctx, user.id, e.ceremony, &code, "Phone", &Default::default(), now).await.unwrap();
         assert_ne!(saved.secret_enc.expose(), e.secret_base32, "sealed at rest");
         // The enrolment code itself is spent.
         assert!(!verify(&ctx, user.id, &code, now).await.unwrap(), "replay of the enrolment code");
@@ -260,7 +268,7 @@ mod tests {
         // An older code (still inside the skew window) is refused after a newer one.
         assert!(!verify(&ctx, user.id, &code, later).await.unwrap());
         // A finished enrolment cannot be finished again.
-        assert!(finish_enrolment(&ctx, user.id, e.ceremony, &next, "Again", later).await.is_err());
+        assert!(finish_enrolment(&ctx, user.id, e.ceremony, &next, "Again", &Default::default(), later).await.is_err());
     }
     crate::db_test!(enrolment_needs_a_valid_code_and_codes_work_once);
 }

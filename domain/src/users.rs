@@ -89,6 +89,7 @@ async fn insert_user(db: &impl ConnectionTrait, new: &NewUser, now: DateTime<Utc
         last_login_ip: Set(None),
         recovery_email: Set(None),
         recovery_email_verified: Set(false),
+        second_factor_after_reset: Set(false),
     }
     .insert(db)
     .await
@@ -104,6 +105,12 @@ async fn ensure_email_free(db: &impl ConnectionTrait, email: &str, except: Optio
         return Err(Error::invalid("email", "That email address is used by another account."));
     }
     Ok(())
+}
+
+/// The refusal of a new email address that cannot be used, worded so that it
+/// does not tell whether another account has it.
+fn email_unavailable() -> Error {
+    Error::invalid("email", "This email address can't be used for your account. Check it, or choose another.")
 }
 
 /// A unique-constraint race lost to a concurrent writer still gets a clear message.
@@ -165,6 +172,15 @@ pub async fn update_profile(
     meta: &crate::ClientMeta,
     now: DateTime<Utc>,
 ) -> Result<(users::Model, bool)> {
+    if get(&ctx.db, id).await?.email != update.email {
+        if !recent_proof {
+            return Err(Error::ReauthRequired);
+        }
+        // A change mails an address the person chose, and its refusal hints
+        // that the address has an account: both are bounded per account.
+        // Outside the transaction, so a refused change still counts.
+        ctx.limits.email_change.check(&ctx.db, &id.to_string(), now).await?;
+    }
     let txn = crate::db::begin_write(&ctx.db).await?;
     let current = get(&txn, id).await?;
     let email_changed = current.email != update.email;
@@ -173,7 +189,10 @@ pub async fn update_profile(
         if !recent_proof {
             return Err(Error::ReauthRequired);
         }
-        ensure_email_free(&txn, &update.email, Some(id)).await?;
+        // No enumeration: the refusal does not say another account has it.
+        if ensure_email_free(&txn, &update.email, Some(id)).await.is_err() {
+            return Err(email_unavailable());
+        }
     }
     let mut active: users::ActiveModel = current.into();
     active.given_name = Set(update.given_name);
@@ -188,7 +207,10 @@ pub async fn update_profile(
         active.email_verified = Set(false);
     }
     active.updated_at = Set(now);
-    let saved = active.update(&txn).await.map_err(unique_to_invalid)?;
+    let saved = active.update(&txn).await.map_err(|e| match unique_to_invalid(e) {
+        Error::Invalid { field: "email", .. } => email_unavailable(),
+        other => other,
+    })?;
     if email_changed {
         // A link to the new address, a notice to the old one: sent after the commit.
         crate::recovery::queue_email_verification(&txn, ctx, &saved, now).await?;
@@ -209,6 +231,8 @@ pub async fn record_login(db: &impl ConnectionTrait, id: Uuid, ip: Option<String
     let mut active: users::ActiveModel = user.into();
     active.last_login_at = Set(Some(now));
     active.last_login_ip = Set(ip);
+    // A completed sign-in passed every step, the one a reset added included.
+    active.second_factor_after_reset = Set(false);
     active.update(db).await?;
     Ok(())
 }
@@ -291,8 +315,13 @@ mod tests {
         assert!(saved.email_verified);
         assert_eq!(saved.given_name.as_deref(), Some("Alice"));
 
+        // Threat: account enumeration through the email field. The refusal
+        // does not say that another account uses the address.
         let taken = ProfileUpdate { email: "bob@example.com".into(), ..Default::default() };
-        assert!(matches!(update_profile(&ctx, a.id, taken, true, &Default::default(), now).await, Err(Error::Invalid { field: "email", .. })));
+        match update_profile(&ctx, a.id, taken, true, &Default::default(), now).await {
+            Err(Error::Invalid { field: "email", message }) => assert!(!message.contains("another account"), "{message}"),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(get(&ctx.db, a.id).await.unwrap().given_name.as_deref(), Some("Alice"), "a refused update changes nothing");
 
         let later = now + chrono::Duration::minutes(5);
@@ -307,4 +336,36 @@ mod tests {
         assert_eq!(saved.updated_at, later);
     }
     crate::db_test!(changing_email_marks_it_unverified_and_checks_uniqueness);
+
+    /// Threat: mail bombing an arbitrary address, and probing which
+    /// addresses have accounts, through repeated email changes. Changes are
+    /// limited per account, refused ones included.
+    async fn email_changes_are_rate_limited_per_account(t: TestDb) {
+        let ctx = t.ctx();
+        let now = testing::t0();
+        let a = create_with_password(&ctx, new_user("alice"), testing::PASSWORD, now).await.unwrap();
+        let mut limited = None;
+        for i in 0..10 {
+            let u = ProfileUpdate { email: format!("victim{i}@example.com"), ..Default::default() };
+            if let Err(e) = update_profile(&ctx, a.id, u, true, &Default::default(), now).await {
+                limited = Some((i, e));
+                break;
+            }
+        }
+        let Some((i, Error::RateLimited { .. })) = limited else { panic!("no limit: {limited:?}") };
+        assert_eq!(i, 3, "three changes, then a wait");
+        // Other fields can still be saved meanwhile.
+        let same = get(&ctx.db, a.id).await.unwrap().email;
+        update_profile(
+            &ctx,
+            a.id,
+            ProfileUpdate { email: same, given_name: Some("A".into()), ..Default::default() },
+            false,
+            &Default::default(),
+            now,
+        )
+        .await
+        .unwrap();
+    }
+    crate::db_test!(email_changes_are_rate_limited_per_account);
 }

@@ -4,7 +4,7 @@
 
 import type { Browser, BrowserContext } from '@playwright/test';
 
-import { Latchkey, SecurityPage, VerifyPage, nextUnusedCode } from '../support/app';
+import { Latchkey, SecurityPage, VerifyPage, nextUnusedCode, type EnrolledApp } from '../support/app';
 import { expect, test, type Account, type RunningServer } from '../support/fixtures';
 import { installHydrationProbe } from '../support/hydration';
 import { createAccount, startServer } from '../support/server';
@@ -38,6 +38,25 @@ async function ownServer<T>(browser: Browser, run: (s: { server: RunningServer; 
     for (const c of contexts) await c.close();
     await server.stop();
   }
+}
+
+/**
+ * Signs an administrator in as console changes need: with a password only the
+ * console says two factors are needed (and refuses changes), so the admin adds
+ * an authenticator app and signs in again with it.
+ */
+async function signInWithTwoFactors(admin: Latchkey, account: Account): Promise<EnrolledApp> {
+  await admin.signIn(account);
+  await expect(admin.page.getByTestId('needs-two-factors')).toContainText('Changes in the console need two factors');
+  const security = new SecurityPage(admin);
+  await security.open();
+  const app = await security.enrolTotp('Admin phone');
+  await admin.signOut();
+  await admin.signIn(account, { expectPath: '/login/verify' });
+  await new VerifyPage(admin).submitTotp(nextUnusedCode(app));
+  await admin.arrivedAt('/myaccount');
+  await expect(admin.page.getByTestId('needs-two-factors')).toHaveCount(0);
+  return app;
 }
 
 /** Opens the console's My Account page from the account shell's "Console" link, on `tab`. */
@@ -78,7 +97,7 @@ test.describe('Admin console', () => {
       await user.signIn(person);
       await user.expectSignedInAs(person.username);
 
-      await admin.signIn(adminAccount);
+      await signInWithTwoFactors(admin, adminAccount);
       await openMyAccountSettings(admin, 'Danger Zone');
       const dz = admin.page.getByTestId('panel-danger-zone');
       await expect(admin.page.getByTestId('disable-switch')).not.toBeChecked();
@@ -129,14 +148,10 @@ test.describe('Admin console', () => {
       const enrolled = await security.enrolTotp('Phone');
       await user.signOut();
 
-      // The admin sets up an authenticator app first: the server refuses a flow
-      // that asks everyone for one while no administrator has one
-      // (server/tests/it/admin.rs checks that refusal).
+      // The admin signs in with an authenticator app: console changes need
+      // two factors (server/tests/it/admin.rs checks the refusal).
       const admin = await newBrowser();
-      await admin.signIn(adminAccount);
-      const adminSecurity = new SecurityPage(admin);
-      await adminSecurity.open();
-      await adminSecurity.enrolTotp('Admin phone');
+      await signInWithTwoFactors(admin, adminAccount);
       await openMyAccountSettings(admin, 'Login Flow');
       const steps = admin.page.getByTestId('flow-steps');
       await expect(steps.locator('> li')).toHaveCount(2);

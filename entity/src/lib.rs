@@ -7,6 +7,7 @@ pub mod auth_events;
 pub mod backup_codes;
 pub mod ceremonies;
 pub mod email_tokens;
+pub mod known_devices;
 pub mod login_flows;
 pub mod mail_outbox;
 pub mod partial_logins;

@@ -30,6 +30,10 @@ pub struct Model {
     /// Where password-reset links also go, once verified.
     pub recovery_email: Option<String>,
     pub recovery_email_verified: bool,
+    /// Set by a password reset on an account with passkeys or an
+    /// authenticator app: the next sign-in needs one of them, whatever the
+    /// flow says, so a reset by mail never downgrades the account.
+    pub second_factor_after_reset: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,7 @@ mod m20261125_000006_create_partial_logins;
 mod m20261125_000007_create_auth_events;
 mod m20261126_000001_create_mail_and_recovery;
 mod m20261127_000001_create_rate_limits;
+mod m20261130_000001_create_known_devices_and_guess_counters;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_create_auth_events::Migration),
             Box::new(m20261126_000001_create_mail_and_recovery::Migration),
             Box::new(m20261127_000001_create_rate_limits::Migration),
+            Box::new(m20261130_000001_create_known_devices_and_guess_counters::Migration),
         ]
     }
 }

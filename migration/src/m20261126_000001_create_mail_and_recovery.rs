@@ -33,9 +33,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create().name("idx_mail_outbox_due").table(MailOutbox::Table).col(MailOutbox::NextAttemptAt).to_owned(),
-            )
+            .create_index(Index::create().name("idx_mail_outbox_due").table(MailOutbox::Table).col(MailOutbox::NextAttemptAt).to_owned())
             .await?;
         manager
             .create_table(
@@ -95,9 +93,7 @@ impl MigrationTrait for Migration {
             .alter_table(Table::alter().table(Users::Table).add_column(string_len_null(Recovery::RecoveryEmail, 254)).to_owned())
             .await?;
         manager
-            .alter_table(
-                Table::alter().table(Users::Table).add_column(boolean(Recovery::RecoveryEmailVerified).default(false)).to_owned(),
-            )
+            .alter_table(Table::alter().table(Users::Table).add_column(boolean(Recovery::RecoveryEmailVerified).default(false)).to_owned())
             .await
     }
 }

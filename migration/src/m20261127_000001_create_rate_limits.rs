@@ -19,9 +19,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(Index::create().name("idx_rate_limits_tat").table(RateLimits::Table).col(RateLimits::Tat).to_owned())
-            .await
+        manager.create_index(Index::create().name("idx_rate_limits_tat").table(RateLimits::Table).col(RateLimits::Tat).to_owned()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -24,6 +24,10 @@ pub async fn create_account(config: &Config, username: &str, email: &str, is_adm
     if let Some(e) = validate_new_password(&password, &confirm, min).first() {
         return Err(e.message.clone().into());
     }
+    domain::passwords::ensure_strong_for_new(&password, &username, &email, "password").await.map_err(|e| match e {
+        domain::Error::Invalid { message, .. } => message,
+        other => other.to_string(),
+    })?;
     let built = crate::build(config, Arc::new(domain::clock::SystemClock)).await?;
     let ctx = &built.services.ctx;
     let user = domain::users::create_with_password(

@@ -244,7 +244,9 @@ impl Config {
             session_max: Duration::from_secs(10 * 3600),
             reauth_window: Duration::from_secs(5 * 60),
             hash_concurrency: Some(2),
-            secret_key_file: PathBuf::from("data/secret.key"),
+            // Never under the working directory: a test must not leave a key
+            // (or mail) in the source tree.
+            secret_key_file: std::env::temp_dir().join("latchkey-test-unused.key"),
             secret_key: Some(base64::Engine::encode(
                 &base64::engine::general_purpose::STANDARD,
                 domain::keys::Keys::generate_master().as_slice(),
@@ -256,7 +258,7 @@ impl Config {
             smtp_username: None,
             smtp_password: None,
             mail_from: "Latchkey <no-reply@localhost>".into(),
-            mail_outbox: PathBuf::from("data/outbox"),
+            mail_outbox: std::env::temp_dir().join("latchkey-test-outbox"),
         }
     }
 

@@ -63,7 +63,9 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     let ctx = domain::Ctx::new(db, clock, hasher, config.policy(), keys, webauthn).with_origin(&config.public_url.origin);
     match &config.smtp_host {
         Some(host) => tracing::info!(host = %host, port = config.smtp_port, "mail goes out through SMTP"),
-        None => tracing::info!(outbox = %config.mail_outbox.display(), "no SMTP server set (LATCHKEY_SMTP_HOST): mail is written as .eml files"),
+        None => {
+            tracing::info!(outbox = %config.mail_outbox.display(), "no SMTP server set (LATCHKEY_SMTP_HOST): mail is written as .eml files")
+        }
     }
     let services =
         Services { ctx, cookie: SessionCookie::for_https(config.public_url.https), public_origin: config.public_url.origin.clone() };
@@ -210,6 +212,9 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
             }
             if let Err(e) = domain::tokens::purge_expired(&ctx.db, now).await {
                 tracing::warn!(error = %e, "purging expired email links failed");
+            }
+            if let Err(e) = domain::devices::purge_expired(&ctx.db, now).await {
+                tracing::warn!(error = %e, "purging expired known devices failed");
             }
         }
     });

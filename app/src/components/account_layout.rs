@@ -5,6 +5,7 @@ use leptos_router::hooks::use_location;
 
 use crate::components::{Shell, Spinner, refused};
 use crate::error::AppError;
+use crate::features::admin::view::TwoFactorsNeeded;
 use crate::features::auth::view::SignOutButton;
 use crate::features::profile::api::get_me;
 use crate::routes;
@@ -25,7 +26,8 @@ pub fn AccountLayout() -> impl IntoView {
                             <a class="button button--quiet" href=routes::ADMIN data-testid="console-link">"Console"</a>
                         }.into_any());
                         view! {
-                            <Shell sub="My Account" home=routes::ACCOUNT nav_label="My Account" name=me.display_name extra=console>
+                            <Shell sub="My Account" home=routes::ACCOUNT nav_label="My Account" name=me.display_name extra=console
+                                notice=me.admin_needs_second_factor.then(|| view! { <TwoFactorsNeeded/> }.into_any())>
                                 <A href=routes::ACCOUNT exact=true>"Overview"</A>
                                 <A href=routes::PERSONAL_INFO>"Personal info"</A>
                                 <A href=routes::SECURITY>"Security"</A>

@@ -21,6 +21,9 @@ pub fn Shell(
     /// Links shown before the name (e.g. to the console).
     #[prop(default = None)]
     extra: Option<AnyView>,
+    /// A message above every page (e.g. what an administrator must do).
+    #[prop(default = None)]
+    notice: Option<AnyView>,
     /// The section links.
     children: Children,
 ) -> impl IntoView {
@@ -37,6 +40,7 @@ pub fn Shell(
             </header>
             <nav class="shell__nav" aria-label=nav_label>{children()}</nav>
             <main class="shell__main" id="main" tabindex="-1">
+                {notice}
                 <Outlet/>
             </main>
         </div>

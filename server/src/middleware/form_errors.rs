@@ -23,9 +23,7 @@ pub async fn sign_form_errors(State(state): State<AppState>, req: Request, next:
     {
         let parsed = Query::parse(query);
         if !parsed.valid(|p, e| signature(&keys, p, e)) {
-            let path = req.uri().path();
-            let clean = if parsed.others.is_empty() { path.to_owned() } else { format!("{path}?{}", parsed.others.join("&")) };
-            return Redirect::to(&clean).into_response();
+            return Redirect::to(&without_unsigned_error(req.uri().path(), &parsed)).into_response();
         }
     }
 
@@ -39,6 +37,13 @@ pub async fn sign_form_errors(State(state): State<AppState>, req: Request, next:
         }
     }
     res
+}
+
+/// The same page without the unsigned error, or `/` when the request's path
+/// is not a local one (`//evil.example/x` would send the browser off-site).
+fn without_unsigned_error(path: &str, parsed: &Query<'_>) -> String {
+    let clean = if parsed.others.is_empty() { path.to_owned() } else { format!("{path}?{}", parsed.others.join("&")) };
+    if app::routes::is_local_path(&clean) { clean } else { "/".to_owned() }
 }
 
 fn signature(keys: &domain::keys::Keys, path: &str, err: &str) -> String {
@@ -105,6 +110,16 @@ mod tests {
     fn the_newest_error_is_kept_and_signed() {
         let loc = "http://x/login?next=%2Fa&__path=%2Fapi%2Fauth%2Flogin&__err=OLD&__sig=S1&__path=%2Fapi%2Fauth%2Flogin&__err=NEWER";
         assert_eq!(sign_location(loc, sign), "http://x/login?next=%2Fa&__path=%2Fapi%2Fauth%2Flogin&__err=NEWER&__sig=S215");
+    }
+
+    /// Threat: open redirect. An unsigned error on a path such as
+    /// `//evil.example/x` must not send the browser to another site.
+    #[test]
+    fn unsigned_errors_redirect_only_to_local_paths() {
+        let q = Query::parse("a=1&__err=x");
+        assert_eq!(without_unsigned_error("/login", &q), "/login?a=1");
+        assert_eq!(without_unsigned_error("//evil.example/x", &q), "/");
+        assert_eq!(without_unsigned_error("/\\evil.example", &q), "/");
     }
 
     #[test]

@@ -55,16 +55,18 @@ pub async fn resolve_session(State(state): State<AppState>, mut req: Request, ne
 }
 
 fn client_meta(state: &AppState, req: &Request) -> ClientMeta {
-    let forwarded = state
-        .web
-        .trust_proxy
-        .then(|| req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()))
-        .flatten()
-        .and_then(|v| v.rsplit(',').next())
-        .map(|ip| ip.trim().to_owned())
-        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok());
+    let forwarded = state.web.trust_proxy.then(|| forwarded_for(req.headers())).flatten();
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
     ClientMeta { ip: forwarded.or(peer), user_agent: req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned) }
+}
+
+/// The address the trusted proxy saw: the right-most entry of the *last*
+/// `X-Forwarded-For` line. Everything left of it, and every earlier line,
+/// came from the client and may be forged.
+fn forwarded_for(headers: &http::HeaderMap) -> Option<String> {
+    let last = headers.get_all("x-forwarded-for").iter().next_back()?.to_str().ok()?;
+    let ip = last.rsplit(',').next()?.trim();
+    ip.parse::<std::net::IpAddr>().is_ok().then(|| ip.to_owned())
 }
 
 fn percent_decode(s: &str) -> String {
@@ -91,7 +93,23 @@ fn percent_decode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::percent_decode;
+    use super::{forwarded_for, percent_decode};
+    use http::{HeaderMap, HeaderValue};
+
+    /// Threat: IP spoofing past per-IP limits. A client may send its own
+    /// `X-Forwarded-For` line; the proxy appends (or adds a line) after it,
+    /// so only the right-most entry of the last line is the proxy's word.
+    #[test]
+    fn the_proxy_address_is_the_last_entry_of_the_last_line() {
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", HeaderValue::from_static("203.0.113.66"));
+        h.append("x-forwarded-for", HeaderValue::from_static("198.51.100.1, 192.0.2.7"));
+        assert_eq!(forwarded_for(&h).as_deref(), Some("192.0.2.7"));
+        let mut h = HeaderMap::new();
+        h.append("x-forwarded-for", HeaderValue::from_static("192.0.2.7, not-an-ip"));
+        assert_eq!(forwarded_for(&h), None);
+        assert_eq!(forwarded_for(&HeaderMap::new()), None);
+    }
 
     #[test]
     fn decodes_query_values() {

@@ -49,6 +49,17 @@ fn any_arguments() -> Vec<(&'static str, &'static str)> {
     form
 }
 
+/// An administrator signed in as console changes need: an authenticator
+/// app added, and proved in this session. Returns the client and the app's secret.
+async fn strong_admin(app: &TestApp, name: &str) -> (Client, String) {
+    let c = app.signed_in(name).await;
+    let secret = enrol_totp(app, &c).await;
+    app.advance(STEP);
+    let (status, body) = call(app, &c, "/api/reauth/confirm", &[("method", "totp"), ("secret", &code(app, &secret, 0))]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    (c, secret)
+}
+
 fn flow(steps: Value) -> String {
     j!({ "steps": steps }).to_string()
 }
@@ -105,7 +116,7 @@ it_test!(non_admins_are_refused_on_every_admin_function);
 async fn disabling_my_account_refuses_it_at_once_and_enabling_brings_it_back(app: TestApp) {
     app.user("root", true).await;
     app.user("alice", false).await;
-    let root = app.signed_in("root").await;
+    let (root, _) = strong_admin(&app, "root").await;
     let alice = app.signed_in("alice").await;
     assert_eq!(call(&app, &alice, "/api/account/me", &[]).await.0, StatusCode::OK);
 
@@ -148,7 +159,7 @@ it_test!(disabling_my_account_refuses_it_at_once_and_enabling_brings_it_back);
 async fn the_switch_applies_on_every_instance(app: TestApp) {
     app.user("root", true).await;
     app.user("alice", false).await;
-    let root = app.signed_in("root").await;
+    let (root, _) = strong_admin(&app, "root").await;
     let alice = app.signed_in("alice").await;
     assert_eq!(call(&app, &alice, "/api/account/overview", &[]).await.0, StatusCode::OK);
     // Flip it behind this server's back, as another instance would.
@@ -165,7 +176,7 @@ it_test!(the_switch_applies_on_every_instance);
 /// recent sign-in proof, like sensitive changes in My Account.
 async fn console_changes_need_a_recent_proof(app: TestApp) {
     app.user("root", true).await;
-    let root = app.signed_in("root").await;
+    let (root, _) = strong_admin(&app, "root").await;
     app.advance(Duration::from_secs(6 * 60));
     let (status, body) = set_enabled(&app, &root, false).await;
     assert_eq!((status, body), (StatusCode::FORBIDDEN, Value::from("ReauthRequired")));
@@ -181,9 +192,8 @@ it_test!(console_changes_need_a_recent_proof);
 /// unknown or oversize ones get a clear message and leave the stored flow as it was.
 async fn flows_are_validated_and_bad_ones_change_nothing(app: TestApp) {
     app.user("root", true).await;
-    let root = app.signed_in("root").await;
     // With an authenticator app, the admin can complete every flow below.
-    enrol_totp(&app, &root).await;
+    let (root, _) = strong_admin(&app, "root").await;
     let valid = [
         flow(j!([{ "options": ["password"] }])),
         flow(j!([{ "options": ["passkey", "password"] }, { "options": ["totp", "backup_code"], "when": "if_new_device" }])),
@@ -250,17 +260,17 @@ fn with_conditions(steps: &Value) -> Value {
 /// admin could complete is refused with the reason; lost updates too.
 async fn lock_out_and_stale_saves_are_refused(app: TestApp) {
     app.user("root", true).await;
-    let root = app.signed_in("root").await;
-    let totp_always = flow(j!([{ "options": ["password"] }, { "options": ["totp"] }]));
-    let (status, body) = save_flow(&app, &root, 0, &totp_always).await;
+    let (root, _) = strong_admin(&app, "root").await;
+    let codes_always = flow(j!([{ "options": ["password"] }, { "options": ["backup_code"] }]));
+    let (status, body) = save_flow(&app, &root, 0, &codes_always).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let m = body["Refused"].as_str().unwrap();
-    assert!(m.contains("No administrator could sign in with this flow") && m.contains("Step 2 asks for Authenticator app (TOTP)"), "{m}");
+    assert!(m.contains("No administrator could sign in with this flow") && m.contains("Step 2 asks for Backup code"), "{m}");
     assert_eq!(login_flow(&app, &root).await["version"], 0);
 
-    // Once the admin has an authenticator app, the same flow is accepted.
-    enrol_totp(&app, &root).await;
-    let (status, body) = save_flow(&app, &root, 0, &totp_always).await;
+    // Once the admin has backup codes, the same flow is accepted.
+    assert_eq!(call(&app, &root, "/api/security/backup_codes_generate", &[]).await.0, StatusCode::OK);
+    let (status, body) = save_flow(&app, &root, 0, &codes_always).await;
     assert_eq!((status, &body["version"]), (StatusCode::OK, &Value::from(1)));
     // An editor still on version 0 cannot overwrite version 1.
     let (status, body) = save_flow(&app, &root, 0, &flow(j!([{ "options": ["password"] }]))).await;
@@ -284,9 +294,8 @@ async fn the_saved_flow_applies_to_the_next_sign_in(app: TestApp) {
     app.user("root", true).await;
     app.user("alice", false).await;
     app.user("bob", false).await;
-    let root = app.signed_in("root").await;
+    let (root, root_secret) = strong_admin(&app, "root").await;
     let alice = app.signed_in("alice").await;
-    let root_secret = enrol_totp(&app, &root).await;
     let alice_secret = enrol_totp(&app, &alice).await;
     let bob = app.signed_in("bob").await;
 
@@ -320,7 +329,7 @@ it_test!(the_saved_flow_applies_to_the_next_sign_in);
 /// older one (or the built-in default) saves it again as the newest.
 async fn versions_are_kept_and_can_be_restored(app: TestApp) {
     app.user("root", true).await;
-    let root = app.signed_in("root").await;
+    let (root, _) = strong_admin(&app, "root").await;
     let v1 = flow(j!([{ "options": ["passkey", "password"] }, { "options": ["totp", "backup_code"], "when": "if_enrolled" }]));
     let v2 = flow(j!([{ "options": ["password"] }]));
     assert_eq!(save_flow(&app, &root, 0, &v1).await.0, StatusCode::OK);
@@ -353,3 +362,39 @@ async fn versions_are_kept_and_can_be_restored(app: TestApp) {
     assert_eq!(login_flow(&app, &root).await["version"], 4);
 }
 it_test!(versions_are_kept_and_can_be_restored);
+
+/// Threat: a phished or guessed administrator password changing how everyone
+/// signs in. Console changes need a session that used two factors (or a
+/// passkey): a password-only admin can read the console, is told what to do,
+/// and is refused; after adding an authenticator app and proving it, the
+/// change goes through.
+async fn console_changes_need_two_factors(app: TestApp) {
+    app.user("root", true).await;
+    let root = app.signed_in("root").await;
+    let (status, me) = call(&app, &root, "/api/admin/me", &[]).await;
+    assert_eq!((status, &me["multi_factor"]), (StatusCode::OK, &Value::Bool(false)));
+    let (_, account) = call(&app, &root, "/api/account/me", &[]).await;
+    assert_eq!(account["admin_needs_second_factor"], true, "My Account tells the admin too");
+    assert_eq!(call(&app, &root, "/api/admin/login_flow", &[]).await.0, StatusCode::OK, "reads still work");
+    let (status, body) = set_enabled(&app, &root, false).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["Refused"].as_str().unwrap().contains("Changes in the console need two factors"), "{body}");
+    let (status, _) = save_flow(&app, &root, 0, &flow(j!([{ "options": ["password"] }]))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // A fresh password proof does not count as a second factor.
+    reauthenticate(&app, &root).await;
+    assert_eq!(set_enabled(&app, &root, false).await.0, StatusCode::CONFLICT);
+    assert_eq!(login_flow(&app, &root).await["version"], 0, "nothing changed");
+    // The console page shows the banner with a link to Security.
+    let html = app.get(&root, "/admin/applications").await.text().await.unwrap();
+    assert!(html.contains("needs-two-factors") && html.contains("/myaccount/security"));
+
+    let secret = enrol_totp(&app, &root).await;
+    app.advance(STEP);
+    let (status, _) = call(&app, &root, "/api/reauth/confirm", &[("method", "totp"), ("secret", &code(&app, &secret, 0))]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(call(&app, &root, "/api/admin/me", &[]).await.1["multi_factor"], true);
+    assert_eq!(set_enabled(&app, &root, false).await.0, StatusCode::OK);
+    assert_eq!(save_flow(&app, &root, 0, &flow(j!([{ "options": ["password"] }]))).await.0, StatusCode::OK);
+}
+it_test!(console_changes_need_two_factors);

@@ -215,3 +215,19 @@ async fn forged_form_errors_are_dropped_and_genuine_ones_signed(app: TestApp) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 }
 it_test!(forged_form_errors_are_dropped_and_genuine_ones_signed);
+
+/// Threat: open redirect. A link such as `//evil.example/x?__err=1` (an
+/// unsigned form error on a protocol-relative path) must not answer with a
+/// `Location` a browser follows to another site.
+async fn unsigned_form_errors_never_redirect_off_site(app: TestApp) {
+    let c = app.bare_client();
+    for path in ["//evil.example/x?__err=1", "/\\evil.example/x?__err=1", "//evil.example/x?a=1&__path=p&__err=1&__sig=nope"] {
+        let r = c.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(r.headers()["location"], "/", "{path}");
+    }
+    // A local page keeps its own path and other parameters.
+    let r = c.get(app.url("/login?next=%2Fmyaccount&__err=forged")).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/login?next=%2Fmyaccount");
+}
+it_test!(unsigned_form_errors_never_redirect_off_site);

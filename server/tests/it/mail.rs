@@ -135,7 +135,12 @@ async fn retry_case(backend: Backend) {
     };
     app.user("alice", false).await;
     let c = app.signed_in("alice").await;
-    let form = [("current", TEST_PASSWORD), ("password", "ample tuba cinder orbit"), ("confirm", "ample tuba cinder orbit"), ("sign_out_others", "true")];
+    let form = [
+        ("current", TEST_PASSWORD),
+        ("password", "ample tuba cinder orbit"),
+        ("confirm", "ample tuba cinder orbit"),
+        ("sign_out_others", "true"),
+    ];
     assert_eq!(app.post(&c, "/api/security/change_password", &form).await.status(), StatusCode::OK, "the request does not wait for mail");
     let db = &app.services.ctx.db;
     let mut row = None;

@@ -7,10 +7,24 @@ use reqwest::StatusCode;
 
 const NEW: &str = "ample tuba cinder orbit";
 
-async fn change(app: &TestApp, c: &reqwest::Client, current: &str, new: &str, confirm: &str, others: bool) -> (StatusCode, serde_json::Value) {
+async fn change(
+    app: &TestApp,
+    c: &reqwest::Client,
+    current: &str,
+    new: &str,
+    confirm: &str,
+    others: bool,
+) -> (StatusCode, serde_json::Value) {
     let others = if others { "true" } else { "false" };
-    json(app.post(c, "/api/security/change_password", &[("current", current), ("password", new), ("confirm", confirm), ("sign_out_others", others)]).await)
-        .await
+    json(
+        app.post(
+            c,
+            "/api/security/change_password",
+            &[("current", current), ("password", new), ("confirm", confirm), ("sign_out_others", others)],
+        )
+        .await,
+    )
+    .await
 }
 
 /// Threat: someone at a signed-in browser changing the password without

@@ -91,7 +91,8 @@ async fn changing_email_marks_it_unverified_and_keeps_it_unique(app: TestApp) {
     let (status, body) = save(&app, &c, &profile_form(&[("email", "BOB@example.com")])).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["Invalid"][0]["field"], "email");
-    assert_eq!(body["Invalid"][0]["message"], "That email address is used by another account.");
+    // Threat: account enumeration: the refusal does not say who has the address.
+    assert_eq!(body["Invalid"][0]["message"], "This email address can't be used for your account. Check it, or choose another.");
 
     // Pretend the current address was verified, then change it.
     use sea_orm::{ActiveModelTrait as _, Set};

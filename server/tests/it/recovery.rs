@@ -10,12 +10,8 @@ const NEW: &str = "ample tuba cinder orbit";
 const SUBJECT: &str = "reset your password";
 
 async fn set_questions(app: &TestApp, c: &reqwest::Client) {
-    let form = [
-        ("form[question1]", "first_pet"),
-        ("form[answer1]", "Rex"),
-        ("form[question2]", "first_car"),
-        ("form[answer2]", "Fiat Panda"),
-    ];
+    let form =
+        [("form[question1]", "first_pet"), ("form[answer1]", "Rex"), ("form[question2]", "first_car"), ("form[answer2]", "Fiat Panda")];
     let (status, body) = json(app.post(c, "/api/recovery/set_questions", &form).await).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
@@ -158,7 +154,8 @@ async fn forgot_password_does_not_tell_who_has_an_account(app: TestApp) {
     let mut statuses = Vec::new();
     for i in 0..11 {
         let who = if i % 2 == 0 { "alice" } else { "nobody-here" };
-        statuses.push(c.post(app.url("/api/recover/forgot")).headers(from(200)).form(&[("identifier", who)]).send().await.unwrap().status());
+        statuses
+            .push(c.post(app.url("/api/recover/forgot")).headers(from(200)).form(&[("identifier", who)]).send().await.unwrap().status());
     }
     assert!(statuses[..10].iter().all(|s| *s == StatusCode::OK), "{statuses:?}");
     assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS);
@@ -174,7 +171,10 @@ it_test_with!(forgot_password_does_not_tell_who_has_an_account, |c: &mut server:
 async fn bad_input_gets_clear_messages(app: TestApp) {
     app.user("alice", false).await;
     let (status, body) = json(app.post(&app.client(), "/api/recover/forgot", &[("identifier", "  ")]).await).await;
-    assert_eq!((status, field_message(&body, "identifier").as_deref()), (StatusCode::BAD_REQUEST, Some("Enter your username or email address.")));
+    assert_eq!(
+        (status, field_message(&body, "identifier").as_deref()),
+        (StatusCode::BAD_REQUEST, Some("Enter your username or email address."))
+    );
     let (status, body) = reset(&app, "not-a-token", "", "", NEW).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let (status, body) = reset(&app, &"x".repeat(5000), "", "", NEW).await;

@@ -25,12 +25,28 @@ async fn setup_link_creates_one_admin_once(app: TestApp) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let fields: Vec<_> = body["Invalid"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["username", "password"]);
-    let (status, _) =
-        json(c.post(app.url("/api/auth/create_first_admin")).form(&form("root", "long enough", "long enougH")).send().await.unwrap()).await;
+    let (status, _) = json(
+        c.post(app.url("/api/auth/create_first_admin"))
+            .form(&form("root", "calm orbit velvet lantern", "calm orbit velvet lanterN"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Threat: the first administrator with a guessable password (zxcvbn < 2).
+    let (status, body) =
+        json(c.post(app.url("/api/auth/create_first_admin")).form(&form("root", "password123", "password123")).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(field_message(&body, "password").unwrap().contains("too easy to guess"), "{body}");
     assert_eq!(domain::users::count(&app.services.ctx.db).await.unwrap(), 0);
 
-    let r = c.post(app.url("/api/auth/create_first_admin")).form(&form("root", "long enough", "long enough")).send().await.unwrap();
+    let r = c
+        .post(app.url("/api/auth/create_first_admin"))
+        .form(&form("root", "calm orbit velvet lantern", "calm orbit velvet lantern"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let (_, me) = json(app.post(&c, "/api/account/me", &[]).await).await;
     assert_eq!(me["username"], "root");
@@ -38,9 +54,15 @@ async fn setup_link_creates_one_admin_once(app: TestApp) {
 
     // Second use of the link: refused, nothing created.
     let other = app.client();
-    let (status, body) =
-        json(other.post(app.url("/api/auth/create_first_admin")).form(&form("root2", "long enough", "long enough")).send().await.unwrap())
-            .await;
+    let (status, body) = json(
+        other
+            .post(app.url("/api/auth/create_first_admin"))
+            .form(&form("root2", "calm orbit velvet lantern", "calm orbit velvet lantern"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(body["Refused"].as_str().unwrap().contains("already has an administrator"));
     assert_eq!(domain::users::count(&app.services.ctx.db).await.unwrap(), 1);
@@ -61,8 +83,8 @@ async fn unknown_setup_tokens_are_refused(app: TestApp) {
                 ("token", "guessed"),
                 ("username", "root"),
                 ("email", "r@example.com"),
-                ("password", "long enough"),
-                ("confirm", "long enough"),
+                ("password", "calm orbit velvet lantern"),
+                ("confirm", "calm orbit velvet lantern"),
             ])
             .send()
             .await

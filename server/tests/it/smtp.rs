@@ -19,7 +19,11 @@ pub struct Received {
 impl Received {
     pub fn header(&self, name: &str) -> Option<String> {
         let prefix = format!("{}:", name.to_lowercase());
-        self.data.lines().take_while(|l| !l.is_empty()).find(|l| l.to_lowercase().starts_with(&prefix)).map(|l| l[prefix.len()..].trim().to_owned())
+        self.data
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .find(|l| l.to_lowercase().starts_with(&prefix))
+            .map(|l| l[prefix.len()..].trim().to_owned())
     }
 
     pub fn subject(&self) -> String {
@@ -119,7 +123,10 @@ impl MailSink {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("no mail {count} to {to} about {subject:?}; got {:?}", self.all().iter().map(|m| (m.to.clone(), m.subject())).collect::<Vec<_>>());
+        panic!(
+            "no mail {count} to {to} about {subject:?}; got {:?}",
+            self.all().iter().map(|m| (m.to.clone(), m.subject())).collect::<Vec<_>>()
+        );
     }
 
     pub async fn wait_for(&self, to: &str, subject: &str) -> Received {

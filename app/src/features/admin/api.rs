@@ -14,11 +14,26 @@ mod server {
     use domain::flows::{MY_ACCOUNT, StoredFlow};
 
     /// An administrator with a recent sign-in proof: what every change needs.
+    /// Console changes need two factors: a password alone must not be
+    /// enough to change how everyone signs in.
     pub async fn admin_with_recent_proof() -> Result<(Services, domain::sessions::Authenticated), AppError> {
         let auth = require_admin()?;
         let s = services()?;
+        if !auth.is_multi_factor() {
+            tracing::warn!(event = "access_denied", user = %auth.user_id, reason = "admin_without_second_factor", "console change refused");
+            return Err(AppError::Refused(NEEDS_TWO_FACTORS.into()));
+        }
         domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now())?;
         Ok((s, auth))
+    }
+
+    /// Records an instance-wide change: a security log line, and an entry
+    /// in the administrator's own activity.
+    pub async fn audit(s: &Services, auth: &domain::sessions::Authenticated, what: String) -> Result<(), AppError> {
+        tracing::info!(event = "admin_change", user = %auth.user_id, change = %what, "console setting changed");
+        let kind = domain::events::Kind::AdminChange;
+        domain::events::record(&s.ctx.db, auth.user_id, kind, None, Some(what), &client_meta(), s.ctx.now()).await?;
+        Ok(())
     }
 
     /// The admin's own time zone, for the times the console shows.
@@ -103,6 +118,7 @@ pub async fn get_my_account_app() -> Result<MyAccountApp, AppError> {
 pub async fn set_my_account_enabled(enabled: bool) -> Result<MyAccountApp, AppError> {
     let (s, auth) = server::admin_with_recent_proof().await?;
     domain::apps::set_my_account_enabled(&s.ctx.db, enabled, auth.user_id, s.ctx.now()).await?;
+    server::audit(&s, &auth, format!("My Account {}", if enabled { "enabled" } else { "disabled" })).await?;
     server::my_account_app(&s, &auth).await
 }
 
@@ -126,6 +142,7 @@ pub async fn update_login_flow(base_version: i32, definition: String) -> Result<
     let (s, auth) = server::admin_with_recent_proof().await?;
     let flow = domain::flows::parse_definition(&definition)?;
     domain::flows::update(&s.ctx.db, domain::flows::MY_ACCOUNT, base_version, &flow, auth.user_id, s.ctx.now()).await?;
+    server::audit(&s, &auth, "My Account login flow saved".into()).await?;
     server::flow_info(&s, &auth).await
 }
 
@@ -135,14 +152,15 @@ pub async fn update_login_flow(base_version: i32, definition: String) -> Result<
 pub async fn restore_login_flow(base_version: i32, version: i32) -> Result<LoginFlowInfo, AppError> {
     let (s, auth) = server::admin_with_recent_proof().await?;
     domain::flows::restore(&s.ctx.db, domain::flows::MY_ACCOUNT, version, base_version, auth.user_id, s.ctx.now()).await?;
+    server::audit(&s, &auth, format!("My Account login flow version {version} restored")).await?;
     server::flow_info(&s, &auth).await
 }
 
 /// Who is using the console (for its header). **Requires:** an administrator.
 #[server(prefix = "/api/admin", endpoint = "me")]
-pub async fn get_admin_me() -> Result<String, AppError> {
+pub async fn get_admin_me() -> Result<AdminMe, AppError> {
     use crate::ssr::*;
     let auth = require_admin()?;
     let u = domain::users::get(&services()?.ctx.db, auth.user_id).await?;
-    Ok(u.display_name.unwrap_or(u.username))
+    Ok(AdminMe { name: u.display_name.unwrap_or(u.username), multi_factor: auth.is_multi_factor() })
 }

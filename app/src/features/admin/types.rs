@@ -52,3 +52,16 @@ pub struct LoginFlowInfo {
     /// Newest first, ending with the built-in default.
     pub history: Vec<FlowVersion>,
 }
+
+/// Why a console change is refused to an administrator signed in with one
+/// factor, and what to do about it.
+pub const NEEDS_TWO_FACTORS: &str = "Changes in the console need two factors. You signed in with a password only: \
+     add an authenticator app or a passkey in Security, then confirm it's you with it (or sign in again with it).";
+
+/// The administrator using the console.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminMe {
+    pub name: String,
+    /// This session used two factors or a passkey: console changes work.
+    pub multi_factor: bool,
+}

@@ -22,8 +22,9 @@ pub fn AdminLayout() -> impl IntoView {
         <Suspense fallback=|| view! { <Spinner label="Loading the console…"/> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(name) => view! {
-                        <Shell sub="Console" home=routes::ADMIN nav_label="Console" name=name>
+                    Ok(me) => view! {
+                        <Shell sub="Console" home=routes::ADMIN nav_label="Console" name=me.name
+                            notice=(!me.multi_factor).then(|| view! { <TwoFactorsNeeded/> }.into_any())>
                             <A href=routes::ADMIN_APPLICATIONS>"Applications"</A>
                             <a href=routes::ACCOUNT>"My Account ↗"</a>
                         </Shell>
@@ -35,6 +36,18 @@ pub fn AdminLayout() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Shown to an administrator signed in with one factor: reads work, changes
+/// are refused until a second factor is shown.
+#[component]
+pub fn TwoFactorsNeeded() -> impl IntoView {
+    view! {
+        <div class="alert alert--info" role="status" data-testid="needs-two-factors">
+            <p>{NEEDS_TWO_FACTORS}</p>
+            <p><a href=routes::SECURITY>"Go to Security"</a></p>
+        </div>
     }
 }
 

@@ -25,7 +25,7 @@ pub async fn login(identifier: String, password: String, next: Option<String>) -
     let outcome =
         domain::signin::with_password(&s.ctx, &identifier, &password, user, &client_meta(), session().token.as_deref(), s.ctx.now())
             .await?;
-    Ok(finish_step(&s, outcome, next.as_deref()))
+    finish_step(&s, outcome, next.as_deref()).await
 }
 
 /// The "new device" flag for a sign-in: computed per person once they are
@@ -40,7 +40,7 @@ fn known_users_probe() -> domain::signin::Device {
 /// After a later sign-in step: a sign-in that ended (too many wrong answers,
 /// expired) also loses its cookie; otherwise as [`finish_step`].
 #[cfg(feature = "ssr")]
-fn conclude_step(
+async fn conclude_step(
     s: &crate::ssr::Services,
     outcome: Result<domain::signin::Outcome, domain::Error>,
     next: Option<&str>,
@@ -48,20 +48,20 @@ fn conclude_step(
     if matches!(outcome, Err(domain::Error::TooManyFailures | domain::Error::SignInExpired)) {
         crate::ssr::set_cookie(&s.cookie.partial().clear());
     }
-    Ok(finish_step(s, outcome?, next))
+    finish_step(s, outcome?, next).await
 }
 
 /// After any sign-in step: set the session (or half-finished sign-in)
 /// cookie and answer where the browser goes next.
 #[cfg(feature = "ssr")]
-fn finish_step(s: &crate::ssr::Services, outcome: domain::signin::Outcome, next: Option<&str>) -> String {
+async fn finish_step(s: &crate::ssr::Services, outcome: domain::signin::Outcome, next: Option<&str>) -> Result<String, AppError> {
     use crate::ssr::*;
     let target = match outcome {
         domain::signin::Outcome::Complete(signed_in) => {
             set_cookie(&s.cookie.set(&signed_in.session.token));
             set_cookie(&s.cookie.partial().clear());
             let known = read_cookie(s.cookie.device());
-            let remembered = domain::devices::remember(&s.ctx.keys, known.as_deref(), signed_in.user.id);
+            let remembered = domain::devices::remember(&s.ctx.db, known.as_deref(), signed_in.user.id, s.ctx.now()).await?;
             set_cookie(&s.cookie.device().set_for(&remembered, u64::from(domain::devices::REMEMBER_DAYS) * 86_400));
             tracing::info!(user = %signed_in.user.id, session = %signed_in.session.id, "signed in");
             crate::routes::safe_next(next)
@@ -73,7 +73,7 @@ fn finish_step(s: &crate::ssr::Services, outcome: domain::signin::Outcome, next:
         }
     };
     redirect_plain_form(&target);
-    target
+    Ok(target)
 }
 
 #[cfg(feature = "ssr")]
@@ -122,7 +122,7 @@ pub async fn verify_sign_in(method: String, code: String, next: Option<String>) 
         return Err(AppError::field("code", "Enter the code."));
     }
     let outcome = domain::signin::verify(&s.ctx, &token, proof, &client_meta(), session().token.as_deref(), s.ctx.now()).await;
-    conclude_step(&s, outcome, next.as_deref())
+    conclude_step(&s, outcome, next.as_deref()).await
 }
 
 /// Abandons this browser's half-finished sign-in.
@@ -169,7 +169,7 @@ pub async fn finish_passkey_sign_in(ceremony: String, credential: String, next: 
         s.ctx.now(),
     )
     .await?;
-    Ok(finish_step(&s, outcome, next.as_deref()))
+    finish_step(&s, outcome, next.as_deref()).await
 }
 
 /// Starts a passkey check for the step a half-finished sign-in waits for.
@@ -202,7 +202,7 @@ pub async fn finish_passkey_step(ceremony: String, credential: String, next: Opt
         s.ctx.now(),
     )
     .await;
-    conclude_step(&s, outcome, next.as_deref())
+    conclude_step(&s, outcome, next.as_deref()).await
 }
 
 /// Ends this browser's session on the server and clears the cookie.
@@ -211,8 +211,13 @@ pub async fn finish_passkey_step(ceremony: String, credential: String, next: Opt
 pub async fn logout() -> Result<String, AppError> {
     use crate::ssr::*;
     let s = services()?;
+    let now = s.ctx.now();
     if let Some(token) = session().token {
-        domain::sessions::revoke_by_token(&s.ctx.db, &token, s.ctx.now()).await?;
+        domain::sessions::revoke_by_token(&s.ctx.db, &token, now).await?;
+    }
+    if let Some(auth) = session().auth {
+        tracing::info!(event = "signed_out", user = %auth.user_id, session = %auth.session_id, "signed out");
+        domain::events::record(&s.ctx.db, auth.user_id, domain::events::Kind::SignedOut, None, None, &client_meta(), now).await?;
     }
     set_cookie(&s.cookie.clear());
     let target = crate::routes::LOGIN;

@@ -79,7 +79,8 @@ pub fn ChangePasswordSection(min: usize, on_changed: Callback<String>) -> impl I
         }
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let r = change_password(current.get_untracked(), password.get_untracked(), confirm.get_untracked(), others.get_untracked()).await;
+            let r =
+                change_password(current.get_untracked(), password.get_untracked(), confirm.get_untracked(), others.get_untracked()).await;
             busy.set(false);
             match r {
                 Ok(ended) => {

@@ -33,6 +33,7 @@ pub async fn get_me() -> Result<Me, AppError> {
         display_name: display_name(u.display_name.as_deref(), u.given_name.as_deref(), u.family_name.as_deref(), &u.username),
         username: u.username,
         is_admin: u.is_admin,
+        admin_needs_second_factor: u.is_admin && !auth.is_multi_factor(),
     })
 }
 

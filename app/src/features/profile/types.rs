@@ -75,6 +75,9 @@ pub struct Me {
     pub username: String,
     pub display_name: String,
     pub is_admin: bool,
+    /// An administrator whose session used one factor only: told that
+    /// console changes need two.
+    pub admin_needs_second_factor: bool,
 }
 
 /// When and from where a sign-in happened, ready to show.

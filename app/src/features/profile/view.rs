@@ -76,7 +76,8 @@ pub fn PersonalInfoPage() -> impl IntoView {
     let query = use_query_map();
     // After a plain form post (no JavaScript) the server redirects here with `saved=1`.
     let saved_without_js = move || query.read().get("saved").is_some() && update.value().get().is_none();
-    let status = move || match update.value().get() {
+    let status = move || {
+        match update.value().get() {
         Some(Ok(p)) if p.verification_sent => Some(view! {
             <Alert kind=AlertKind::Success message=format!(
                 "Your personal info was saved. We sent a confirmation link to {}; your address shows as unverified until you follow it.",
@@ -91,6 +92,7 @@ pub fn PersonalInfoPage() -> impl IntoView {
         Some(Err(e)) => Some(view! { <ErrorAlert error=e/> }.into_any()),
         None if saved_without_js() => Some(view! { <Alert kind=AlertKind::Success message="Your personal info was saved."/> }.into_any()),
         None => None,
+    }
     };
     view! {
         <Title text="Personal info"/>

@@ -101,6 +101,7 @@ pub async fn get_reset_info(token: String) -> Result<ResetInfo, AppError> {
         username: info.username,
         questions: info.questions.iter().map(|q| question(q)).collect(),
         password_min_length: s.ctx.policy.password_min_length,
+        keeps_second_factor: info.keeps_second_factor,
     })
 }
 

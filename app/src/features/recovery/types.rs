@@ -55,6 +55,9 @@ pub struct ResetInfo {
     pub username: String,
     pub questions: Vec<Question>,
     pub password_min_length: usize,
+    /// The account has a passkey or an authenticator app, which the next
+    /// sign-in still asks for.
+    pub keeps_second_factor: bool,
 }
 
 #[cfg(test)]

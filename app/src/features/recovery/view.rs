@@ -215,7 +215,8 @@ fn QuestionsSection(page: Page, current: Vec<Question>) -> impl IntoView {
 pub fn ForgotPasswordPage() -> impl IntoView {
     let forgot = ServerAction::<ForgotPassword>::new();
     let query = use_query_map();
-    let sent = move || matches!(forgot.value().get(), Some(Ok(_))) || (query.read().get("sent").is_some() && forgot.value().get().is_none());
+    let sent =
+        move || matches!(forgot.value().get(), Some(Ok(_))) || (query.read().get("sent").is_some() && forgot.value().get().is_none());
     let identifier_error = action_field_error(forgot, "identifier");
     let form_error = action_form_error(forgot);
     view! {
@@ -317,6 +318,12 @@ fn ResetForm(token: String, info: ResetInfo) -> impl IntoView {
     let has_questions = !info.questions.is_empty();
     view! {
         <p class="muted" data-testid="reset-for">{format!("For the account {}.", info.username)}</p>
+        {info.keeps_second_factor.then(|| view! {
+            <p class="alert alert--info" data-testid="reset-keeps-second-factor">
+                "Your account is protected by a passkey or an authenticator app. After the reset you will still need it to sign in: \
+                 a new password alone will not open your account."
+            </p>
+        })}
         {move || form_error().map(|e| view! { <ErrorAlert error=e/> })}
         <form action=url method="post" novalidate on:submit=on_submit>
             <input type="hidden" name="token" value=token/>

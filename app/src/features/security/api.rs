@@ -30,6 +30,9 @@ fn activity_label(kind: &str) -> &'static str {
         "recovery_email_verified" => "Recovery email confirmed",
         "security_questions_set" => "Security questions set",
         "security_questions_removed" => "Security questions removed",
+        "signed_out" => "Signed out",
+        "session_revoked" => "Signed out another session",
+        "admin_change" => "Changed a console setting",
         _ => "Security event",
     }
 }
@@ -45,12 +48,6 @@ async fn recent_proof() -> Result<(crate::ssr::Services, domain::sessions::Authe
     let (auth, s) = crate::ssr::require_recent_account_user().await?;
     let user = domain::users::get(&s.ctx.db, auth.user_id).await?;
     Ok((s, auth, user))
-}
-
-#[cfg(feature = "ssr")]
-async fn record(s: &crate::ssr::Services, user: uuid::Uuid, kind: domain::events::Kind, detail: Option<String>) -> Result<(), AppError> {
-    domain::events::record(&s.ctx.db, user, kind, None, detail, &crate::ssr::client_meta(), s.ctx.now()).await?;
-    Ok(())
 }
 
 /// Everything the Security page shows.
@@ -141,8 +138,8 @@ pub async fn finish_totp_enrolment(ceremony: String, code: String, name: String)
     let (Some(name), true) = (name, errors.is_empty()) else { return Err(AppError::Invalid(errors)) };
     let ceremony =
         uuid::Uuid::parse_str(ceremony.trim()).map_err(|_| AppError::Refused("This enrolment is not valid. Start again.".into()))?;
-    domain::totp::finish_enrolment(&s.ctx, auth.user_id, ceremony, &code, &name, s.ctx.now()).await?;
-    record(&s, auth.user_id, domain::events::Kind::TotpAdded, Some(name)).await
+    domain::totp::finish_enrolment(&s.ctx, auth.user_id, ceremony, &code, &name, &crate::ssr::client_meta(), s.ctx.now()).await?;
+    Ok(())
 }
 
 /// Renames an authenticator app. **Requires:** a session.
@@ -159,9 +156,9 @@ pub async fn rename_totp(id: String, name: String) -> Result<(), AppError> {
 /// **Requires:** a recent sign-in proof.
 #[server(prefix = "/api/security", endpoint = "totp_remove")]
 pub async fn remove_totp(id: String) -> Result<(), AppError> {
-    let (s, auth, user) = recent_proof().await?;
-    let removed = domain::totp::remove(&s.ctx, &user, parse_id(&id)?).await?;
-    record(&s, auth.user_id, domain::events::Kind::TotpRemoved, Some(removed.name)).await
+    let (s, _, user) = recent_proof().await?;
+    domain::totp::remove(&s.ctx, &user, parse_id(&id)?, &crate::ssr::client_meta()).await?;
+    Ok(())
 }
 
 /// Replaces all backup codes with ten new ones, returned this once.
@@ -169,9 +166,7 @@ pub async fn remove_totp(id: String) -> Result<(), AppError> {
 #[server(prefix = "/api/security", endpoint = "backup_codes_generate")]
 pub async fn generate_backup_codes() -> Result<Vec<String>, AppError> {
     let (s, auth, _) = recent_proof().await?;
-    let codes = domain::backup_codes::regenerate(&s.ctx, auth.user_id, s.ctx.now()).await?;
-    record(&s, auth.user_id, domain::events::Kind::BackupCodesGenerated, None).await?;
-    Ok(codes)
+    Ok(domain::backup_codes::regenerate(&s.ctx, auth.user_id, &crate::ssr::client_meta(), s.ctx.now()).await?)
 }
 
 /// Starts registering a passkey. **Requires:** a recent sign-in proof.
@@ -192,8 +187,9 @@ pub async fn finish_passkey_registration(ceremony: String, name: String, credent
     let name = crate::validation::validate_credential_name(&name).map_err(|e| AppError::Invalid(vec![e]))?;
     let ceremony = parse_ceremony(&ceremony)?;
     let credential = parse_credential(&credential)?;
-    domain::passkeys::finish_registration(&s.ctx, auth.user_id, ceremony, &name, &credential, s.ctx.now()).await?;
-    record(&s, auth.user_id, domain::events::Kind::PasskeyAdded, Some(name)).await
+    domain::passkeys::finish_registration(&s.ctx, auth.user_id, ceremony, &name, &credential, &crate::ssr::client_meta(), s.ctx.now())
+        .await?;
+    Ok(())
 }
 
 /// Renames a passkey. **Requires:** a session.
@@ -210,7 +206,7 @@ pub async fn rename_passkey(id: String, name: String) -> Result<(), AppError> {
 /// **Requires:** a recent sign-in proof.
 #[server(prefix = "/api/security", endpoint = "passkey_remove")]
 pub async fn remove_passkey(id: String) -> Result<(), AppError> {
-    let (s, auth, user) = recent_proof().await?;
-    let removed = domain::passkeys::remove(&s.ctx, &user, parse_id(&id)?).await?;
-    record(&s, auth.user_id, domain::events::Kind::PasskeyRemoved, Some(removed.name)).await
+    let (s, _, user) = recent_proof().await?;
+    domain::passkeys::remove(&s.ctx, &user, parse_id(&id)?, &crate::ssr::client_meta()).await?;
+    Ok(())
 }

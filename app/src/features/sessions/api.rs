@@ -8,34 +8,6 @@ fn parse_id(id: &str) -> Result<uuid::Uuid, AppError> {
     uuid::Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)
 }
 
-/// Browser and system from a User-Agent header.
-#[cfg(feature = "ssr")]
-fn describe_agent(agent: Option<&str>) -> (String, String) {
-    let parser = woothee::parser::Parser::new();
-    match agent.and_then(|a| parser.parse(a)) {
-        Some(r) => {
-            let known = |s: &str| !s.is_empty() && s != woothee::woothee::VALUE_UNKNOWN;
-            let browser = if known(r.name) {
-                if known(r.version) { format!("{} {}", r.name, r.version.split('.').next().unwrap_or_default()) } else { r.name.to_owned() }
-            } else {
-                "Unknown browser".to_owned()
-            };
-            let os_version = r.os_version.to_string();
-            let os = if known(r.os) {
-                if known(&os_version) && os_version.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-                    format!("{} {os_version}", r.os)
-                } else {
-                    r.os.to_owned()
-                }
-            } else {
-                "Unknown system".to_owned()
-            };
-            (browser, os)
-        }
-        None => ("Unknown browser".into(), "Unknown system".into()),
-    }
-}
-
 /// The person's live sessions, this one first.
 /// **Requires:** a session.
 #[server(prefix = "/api/sessions", endpoint = "list")]
@@ -49,7 +21,7 @@ pub async fn get_sessions() -> Result<Vec<SessionInfo>, AppError> {
         .await?
         .into_iter()
         .map(|row| {
-            let (browser, os) = describe_agent(row.user_agent.as_deref());
+            let (browser, os) = domain::sessions::describe_agent(row.user_agent.as_deref());
             let amr: Vec<String> = serde_json::from_str(&row.amr).unwrap_or_default();
             SessionInfo {
                 id: row.id.to_string(),
@@ -75,8 +47,11 @@ pub async fn revoke_session(id: String) -> Result<Option<String>, AppError> {
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
     let id = parse_id(&id)?;
-    domain::sessions::revoke_own(&s.ctx.db, auth.user_id, id, s.ctx.now()).await?;
-    tracing::info!(user = %auth.user_id, session = %id, "session ended by its owner");
+    let now = s.ctx.now();
+    domain::sessions::revoke_own(&s.ctx.db, auth.user_id, id, now).await?;
+    tracing::info!(event = "session_revoked", user = %auth.user_id, session = %id, "session ended by its owner");
+    let kind = if id == auth.session_id { domain::events::Kind::SignedOut } else { domain::events::Kind::SessionRevoked };
+    domain::events::record(&s.ctx.db, auth.user_id, kind, None, None, &client_meta(), now).await?;
     if id == auth.session_id {
         set_cookie(&s.cookie.clear());
         return Ok(Some(crate::routes::LOGIN.to_owned()));
@@ -90,7 +65,16 @@ pub async fn revoke_session(id: String) -> Result<Option<String>, AppError> {
 pub async fn revoke_other_sessions() -> Result<u64, AppError> {
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
-    let n = domain::sessions::revoke_others(&s.ctx.db, auth.user_id, auth.session_id, s.ctx.now()).await?;
-    tracing::info!(user = %auth.user_id, ended = n, "other sessions ended by their owner");
+    let now = s.ctx.now();
+    let n = domain::sessions::revoke_others(&s.ctx.db, auth.user_id, auth.session_id, now).await?;
+    // Every other browser becomes a new device again; this one stays known.
+    domain::devices::forget_all(&s.ctx.db, auth.user_id).await?;
+    if read_cookie(s.cookie.device()).is_some() {
+        let remembered = domain::devices::remember(&s.ctx.db, read_cookie(s.cookie.device()).as_deref(), auth.user_id, now).await?;
+        set_cookie(&s.cookie.device().set_for(&remembered, u64::from(domain::devices::REMEMBER_DAYS) * 86_400));
+    }
+    tracing::info!(event = "session_revoked", user = %auth.user_id, ended = n, "other sessions ended by their owner");
+    let detail = Some(format!("{n} other sessions"));
+    domain::events::record(&s.ctx.db, auth.user_id, domain::events::Kind::SessionRevoked, None, detail, &client_meta(), now).await?;
     Ok(n)
 }
