@@ -56,6 +56,26 @@ ensure_browser() {
   ensure_node_deps end2end
 }
 
+# Installs and starts Debian's PostgreSQL with the test set-up the project
+# expects: trust authentication on 127.0.0.1:5432, user postgres, database test.
+ensure_postgres() {
+  if ! command -v pg_ctlcluster >/dev/null; then
+    say "Installing PostgreSQL (for the PostgreSQL leg of the tests)"
+    as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  local version
+  version="$(ls /etc/postgresql 2>/dev/null | sort -n | tail -1)"
+  [ -n "$version" ] || { echo "PostgreSQL installed but no cluster found" >&2; return 1; }
+  local hba="/etc/postgresql/$version/main/pg_hba.conf"
+  if ! as_root grep -q "^host all all 127.0.0.1/32 trust" "$hba"; then
+    as_root sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+  fi
+  as_root pg_ctlcluster "$version" main start 2>/dev/null || as_root pg_ctlcluster "$version" main reload
+  for _ in $(seq 1 30); do (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && break; sleep 1; done
+  psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1 \
+    || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE test" >/dev/null
+}
+
 # Builds the browser bundle into target/site (debug or release).
 build_client() {
   local profile="${1:-release}"

@@ -48,6 +48,10 @@ pub enum AppError {
     Invalid(Vec<FieldError>),
     #[error("{0}")]
     Refused(String),
+    /// Saving the login flow would stop this many people (who are not
+    /// administrators) from signing in: ask, then send the count back.
+    #[error("This flow would stop {people} {} from signing in: a step asks for something they have not set up. They could not sign in until they do, or until the flow changes again.", if *people == 1 { "person" } else { "people" })]
+    WouldBlock { people: u64 },
     #[error("Something went wrong on our side (reference {0}). Please try again.")]
     Internal(String),
     #[error("The request could not be completed: {0}")]
@@ -84,7 +88,7 @@ impl AppError {
             Self::InvalidCredentials => 401,
             Self::RateLimited { .. } => 429,
             Self::Invalid(_) | Self::Request(_) => 400,
-            Self::Refused(_) => 409,
+            Self::Refused(_) | Self::WouldBlock { .. } => 409,
             Self::Internal(_) => 500,
         }
     }

@@ -200,6 +200,7 @@ impl From<domain::Error> for AppError {
                 "This link does not work any more: it expired, was already used, or a newer one replaced it. Ask for a new link.".into(),
             ),
             E::TooManyFailures => Self::Refused("Too many wrong answers. For your safety, sign in again from the start.".into()),
+            E::WouldBlock { people } => Self::WouldBlock { people },
             E::PasskeyRejected => Self::field("passkey", "That passkey was not accepted. Use a passkey registered for this account."),
             other => {
                 let reference = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();

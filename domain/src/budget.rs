@@ -107,6 +107,7 @@ pub async fn reserve(ctx: &Ctx, who: Who<'_>, now: DateTime<Utc>) -> Result<Atte
         .transpose()?
         .unwrap_or(now_ms);
     let wait = u64::try_from(last + interval_ms - now_ms).unwrap_or(0);
+    crate::metrics::rate_limited("account_slow_down");
     Err(Error::RateLimited { retry_after: Duration::from_millis(wait).max(Duration::from_secs(1)) })
 }
 

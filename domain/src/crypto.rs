@@ -73,12 +73,19 @@ impl PasswordHasher {
         Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
     }
 
-    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    /// Runs `f` on a hashing thread; `op` names it in the metrics (time
+    /// waiting for a thread, and time computing).
+    async fn blocking<T: Send + 'static>(&self, op: &'static str, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let submitted = std::time::Instant::now();
         let _permit = self.permits.acquire().await.map_err(|e| Error::Internal(e.to_string()))?;
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move || {
-                let _ = tx.send(f());
+                let started = std::time::Instant::now();
+                let out = f();
+                let took = started.elapsed();
+                let _ = tx.send(out);
+                crate::metrics::argon2(op, started.duration_since(submitted), took);
             }))
             .map_err(|_| Error::Internal("password hashing threads stopped".into()))?;
         rx.await.map_err(|_| Error::Internal("password hashing thread failed".into()))
@@ -91,7 +98,7 @@ impl PasswordHasher {
         }
         let password = Zeroizing::new(password.to_owned());
         let params = self.params.clone();
-        self.blocking(move || {
+        self.blocking("hash", move || {
             let salt = SaltString::generate(&mut OsRng);
             Self::argon2(params)
                 .hash_password(password.as_bytes(), &salt)
@@ -108,7 +115,7 @@ impl PasswordHasher {
         }
         let password = Zeroizing::new(password.to_owned());
         let phc = phc.to_owned();
-        self.blocking(move || verify_with_thread_memory(password.as_bytes(), &phc)).await?
+        self.blocking("verify", move || verify_with_thread_memory(password.as_bytes(), &phc)).await?
     }
 
     /// Spends the same work as [`verify`](Self::verify) for an unknown account,

@@ -43,6 +43,10 @@ pub enum Error {
     /// the address it was sent to.
     #[error("link invalid, used or expired")]
     LinkInvalid,
+    /// Saving this login flow would stop `people` (who are not
+    /// administrators) from signing in; saved only once confirmed.
+    #[error("the flow would block {people} people")]
+    WouldBlock { people: u64 },
     #[error("an administrator already exists")]
     AlreadySetUp,
     #[error(transparent)]

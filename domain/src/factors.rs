@@ -36,6 +36,35 @@ pub async fn enrolled(db: &impl ConnectionTrait, user_id: Uuid) -> Result<BTreeS
     Ok(set)
 }
 
+/// [`enrolled`] for every account at once: one query per kind of method.
+pub async fn enrolled_by_user(db: &impl ConnectionTrait) -> Result<std::collections::HashMap<Uuid, BTreeSet<Method>>> {
+    use sea_orm::QuerySelect;
+    let mut map: std::collections::HashMap<Uuid, BTreeSet<Method>> = std::collections::HashMap::new();
+    let ids = |rows: Vec<Uuid>, m: Method, map: &mut std::collections::HashMap<Uuid, BTreeSet<Method>>| {
+        for id in rows {
+            map.entry(id).or_default().insert(m);
+        }
+    };
+    let pw: Vec<Uuid> =
+        PasswordCredentials::find().select_only().column(password_credentials::Column::UserId).distinct().into_tuple().all(db).await?;
+    ids(pw, Method::Password, &mut map);
+    let pk: Vec<Uuid> = Passkeys::find().select_only().column(passkeys::Column::UserId).distinct().into_tuple().all(db).await?;
+    ids(pk, Method::Passkey, &mut map);
+    let totp: Vec<Uuid> =
+        TotpCredentials::find().select_only().column(totp_credentials::Column::UserId).distinct().into_tuple().all(db).await?;
+    ids(totp, Method::Totp, &mut map);
+    let codes: Vec<Uuid> = BackupCodes::find()
+        .select_only()
+        .column(backup_codes::Column::UserId)
+        .filter(backup_codes::Column::UsedAt.is_null())
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    ids(codes, Method::BackupCode, &mut map);
+    Ok(map)
+}
+
 /// The `app_settings` row that changes to the lock-out rule's inputs are
 /// serialised on; its `updated_at` is the time of the last such change.
 const SIGN_IN_RULES_LOCK: &str = "sign_in_rules.lock";

@@ -68,14 +68,17 @@ pub fn parse_definition(json: &str) -> Result<Flow> {
 ///
 /// Refused, writing nothing, when: someone saved another version since
 /// `base_version` (the editor would silently undo their change); the flow
-/// breaks a structural rule; or no administrator could complete it (nobody
-/// could sign in to change it back).
+/// breaks a structural rule; no administrator could complete it (nobody
+/// could sign in to change it back); or it would stop people who are not
+/// administrators from signing in and `confirm_blocked` is not that number
+/// ([`Error::WouldBlock`]: the console asks the administrator first).
 pub async fn update(
     db: &DatabaseConnection,
     app: &str,
     base_version: i32,
     flow: &Flow,
     by: Uuid,
+    confirm_blocked: Option<u64>,
     now: DateTime<Utc>,
 ) -> Result<StoredFlow> {
     let problems = flow.validate();
@@ -94,6 +97,10 @@ pub async fn update(
         return Err(stale());
     }
     ensure_an_admin_can_sign_in(&txn, flow, by).await?;
+    let people = blocked_people(&txn, flow).await?;
+    if people > 0 && confirm_blocked != Some(people) {
+        return Err(Error::WouldBlock { people });
+    }
     let saved = insert_version(&txn, app, base_version + 1, flow, Some(by), now).await.map_err(|e| match e {
         Error::Db(ref db) if matches!(db.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => stale(),
         other => other,
@@ -110,6 +117,7 @@ pub async fn restore(
     version: i32,
     base_version: i32,
     by: Uuid,
+    confirm_blocked: Option<u64>,
     now: DateTime<Utc>,
 ) -> Result<StoredFlow> {
     let flow = if version == 0 {
@@ -123,7 +131,24 @@ pub async fn restore(
             .ok_or(Error::NotFound)?;
         parse(row)?.flow
     };
-    update(db, app, base_version, &flow, by, now).await
+    update(db, app, base_version, &flow, by, confirm_blocked, now).await
+}
+
+/// How many people who are not administrators could not complete `flow`
+/// from a new device (a step asks for something they have not set up).
+/// Five queries whatever the number of accounts.
+pub async fn blocked_people(db: &impl ConnectionTrait, flow: &Flow) -> Result<u64> {
+    let enrolled = factors::enrolled_by_user(db).await?;
+    let people = crate::users::non_admin_ids(db).await?;
+    let empty = std::collections::BTreeSet::new();
+    let blocked = people
+        .into_iter()
+        .filter(|id| {
+            let subject = proto::flow::Subject { enrolled: enrolled.get(id).unwrap_or(&empty).clone(), is_admin: false, new_device: true };
+            !proto::flow::can_complete(flow, &subject)
+        })
+        .count();
+    Ok(blocked as u64)
 }
 
 fn stale() -> Error {
@@ -235,17 +260,45 @@ mod tests {
     async fn a_flow_no_admin_can_complete_is_refused(t: TestDb) {
         let ctx = t.ctx();
         let admin = testing::user(&ctx, "root", true).await;
-        let e = update(&ctx.db, MY_ACCOUNT, 0, &totp_always(), admin.id, testing::t0()).await.unwrap_err();
+        let e = update(&ctx.db, MY_ACCOUNT, 0, &totp_always(), admin.id, None, testing::t0()).await.unwrap_err();
         let Error::Refused(m) = e else { panic!("{e:?}") };
         assert!(m.contains("Step 2 asks for Authenticator app (TOTP)"), "{m}");
         assert_eq!(current(&ctx.db, MY_ACCOUNT).await.unwrap().version, 0);
         // The same flow is fine once an admin has TOTP (any admin, not only the one saving).
         let other = testing::user(&ctx, "other", true).await;
         add_totp(&ctx, other.id).await;
-        let saved = update(&ctx.db, MY_ACCOUNT, 0, &totp_always(), admin.id, testing::t0()).await.unwrap();
+        let saved = update(&ctx.db, MY_ACCOUNT, 0, &totp_always(), admin.id, None, testing::t0()).await.unwrap();
         assert_eq!(saved.version, 1);
     }
     crate::db_test!(a_flow_no_admin_can_complete_is_refused);
+
+    /// Threat: an administrator locking people out without noticing. A flow
+    /// that people (not administrators) could not complete is saved only
+    /// when the administrator confirmed that very number of people.
+    async fn a_flow_that_blocks_people_needs_the_count_confirmed(t: TestDb) {
+        let ctx = t.ctx();
+        let now = testing::t0();
+        let admin = testing::user(&ctx, "root", true).await;
+        let alice = testing::user(&ctx, "alice", false).await;
+        testing::user(&ctx, "bob", false).await;
+        for who in [&admin, &alice] {
+            let e = crate::totp::start_enrolment(&ctx, who, now).await.unwrap();
+            let secret = totp_rs::Secret::try_from_base32(&e.secret_base32).unwrap().as_bytes().to_vec();
+            let code = crate::totp::code_at(&secret, now).unwrap();
+            crate::totp::finish_enrolment(&ctx, who.id, e.ceremony, &code, "Phone", &Default::default(), now).await.unwrap();
+        }
+        // Bob has no authenticator app: the flow would stop him.
+        assert_eq!(blocked_people(&ctx.db, &totp_always()).await.unwrap(), 1);
+        assert_eq!(blocked_people(&ctx.db, &Flow::default_my_account()).await.unwrap(), 0);
+        let e = update(&ctx.db, MY_ACCOUNT, 0, &totp_always(), admin.id, None, now).await.unwrap_err();
+        assert!(matches!(e, Error::WouldBlock { people: 1 }), "{e:?}");
+        let e = update(&ctx.db, MY_ACCOUNT, 0, &totp_always(), admin.id, Some(2), now).await.unwrap_err();
+        assert!(matches!(e, Error::WouldBlock { people: 1 }), "a stale count is asked again: {e:?}");
+        assert_eq!(current(&ctx.db, MY_ACCOUNT).await.unwrap().version, 0, "nothing saved");
+        let saved = update(&ctx.db, MY_ACCOUNT, 0, &totp_always(), admin.id, Some(1), now).await.unwrap();
+        assert_eq!(saved.version, 1);
+    }
+    crate::db_test!(a_flow_that_blocks_people_needs_the_count_confirmed);
 
     /// Threat: lost updates. An editor opened at version N cannot overwrite
     /// a version saved meanwhile.
@@ -255,19 +308,19 @@ mod tests {
         let now = testing::t0();
         let mut f = Flow::default_my_account();
         f.steps[0].options.reverse();
-        let v1 = update(&ctx.db, MY_ACCOUNT, 0, &f, admin.id, now).await.unwrap();
+        let v1 = update(&ctx.db, MY_ACCOUNT, 0, &f, admin.id, None, now).await.unwrap();
         assert_eq!((v1.version, v1.created_by), (1, Some(admin.id)));
-        let e = update(&ctx.db, MY_ACCOUNT, 0, &Flow::default_my_account(), admin.id, now).await.unwrap_err();
+        let e = update(&ctx.db, MY_ACCOUNT, 0, &Flow::default_my_account(), admin.id, None, now).await.unwrap_err();
         assert!(matches!(e, Error::Refused(ref m) if m.contains("Another administrator")), "{e:?}");
         let bad = Flow { steps: vec![] };
-        assert!(matches!(update(&ctx.db, MY_ACCOUNT, 1, &bad, admin.id, now).await, Err(Error::Invalid { field: "flow", .. })));
+        assert!(matches!(update(&ctx.db, MY_ACCOUNT, 1, &bad, admin.id, None, now).await, Err(Error::Invalid { field: "flow", .. })));
         // Restoring the built-in default saves it as version 2; history keeps all.
-        let v2 = restore(&ctx.db, MY_ACCOUNT, 0, 1, admin.id, now).await.unwrap();
+        let v2 = restore(&ctx.db, MY_ACCOUNT, 0, 1, admin.id, None, now).await.unwrap();
         assert_eq!((v2.version, v2.flow), (2, Flow::default_my_account()));
-        let v3 = restore(&ctx.db, MY_ACCOUNT, 1, 2, admin.id, now).await.unwrap();
+        let v3 = restore(&ctx.db, MY_ACCOUNT, 1, 2, admin.id, None, now).await.unwrap();
         assert_eq!(v3.flow, f);
         assert_eq!(history(&ctx.db, MY_ACCOUNT).await.unwrap().iter().map(|h| h.version).collect::<Vec<_>>(), vec![3, 2, 1]);
-        assert!(matches!(restore(&ctx.db, MY_ACCOUNT, 9, 3, admin.id, now).await, Err(Error::NotFound)));
+        assert!(matches!(restore(&ctx.db, MY_ACCOUNT, 9, 3, admin.id, None, now).await, Err(Error::NotFound)));
     }
     crate::db_test!(a_stale_base_version_is_refused_and_restore_adds_a_version);
 
@@ -283,7 +336,7 @@ mod tests {
             if i % 2 == 0 {
                 f.steps[0].options.reverse();
             }
-            tasks.push(tokio::spawn(async move { update(&db, MY_ACCOUNT, 0, &f, admin.id, testing::t0()).await }));
+            tasks.push(tokio::spawn(async move { update(&db, MY_ACCOUNT, 0, &f, admin.id, None, testing::t0()).await }));
         }
         let (mut ok, mut stale) = (0, 0);
         for t in tasks {
@@ -314,7 +367,7 @@ mod tests {
             let base = current(&ctx.db, MY_ACCOUNT).await.unwrap().version;
             let (db, c) = (ctx.db.clone(), ctx.clone());
             let holder2 = holder.clone();
-            let save = tokio::spawn(async move { update(&db, MY_ACCOUNT, base, &totp_always(), saver.id, testing::t0()).await });
+            let save = tokio::spawn(async move { update(&db, MY_ACCOUNT, base, &totp_always(), saver.id, None, testing::t0()).await });
             let remove = tokio::spawn(async move { crate::totp::remove(&c, &holder2, cred.id, &Default::default()).await });
             let (saved, removed) = (save.await.unwrap(), remove.await.unwrap());
             assert!(!(saved.is_ok() && removed.is_ok()), "round {round}: both passed, so no administrator can sign in");
@@ -324,7 +377,7 @@ mod tests {
             assert!(proto::flow::can_complete(&stored.flow, &subject), "round {round}: the holder is locked out");
             // Back to the start: the default flow, no authenticator app.
             if saved.is_ok() {
-                update(&ctx.db, MY_ACCOUNT, stored.version, &Flow::default_my_account(), saver.id, testing::t0()).await.unwrap();
+                update(&ctx.db, MY_ACCOUNT, stored.version, &Flow::default_my_account(), saver.id, None, testing::t0()).await.unwrap();
                 crate::totp::remove(&ctx, &holder, cred.id, &Default::default()).await.unwrap();
             }
         }

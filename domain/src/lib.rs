@@ -19,6 +19,7 @@ pub mod factors;
 pub mod flows;
 pub mod keys;
 pub mod mail;
+pub mod metrics;
 pub mod notices;
 pub mod passkeys;
 pub mod passwords;
@@ -100,6 +101,45 @@ pub struct Ctx {
     pub origin: Arc<str>,
     /// Wakes the mail sender after a commit that queued mail.
     pub mail_wake: Arc<tokio::sync::Notify>,
+    /// Work a request started but does not wait for (the "forgot password"
+    /// lookup), so tests and shutdown can wait until it is done.
+    pub background: Arc<Background>,
+}
+
+/// Counts work running after its request answered; [`Background::idle`]
+/// resolves once none is left.
+#[derive(Debug, Default)]
+pub struct Background {
+    in_flight: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
+}
+
+impl Background {
+    /// Runs `work` on the runtime, counted until it ends. The count goes up
+    /// before this returns, so an answered request's work is always seen.
+    pub fn spawn(self: &Arc<Self>, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        use std::sync::atomic::Ordering;
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let me = self.clone();
+        tokio::spawn(async move {
+            work.await;
+            if me.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+                me.idle.notify_waiters();
+            }
+        });
+    }
+
+    /// Waits until no counted work is running.
+    pub async fn idle(&self) {
+        use std::sync::atomic::Ordering;
+        loop {
+            let notified = self.idle.notified();
+            if self.in_flight.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 impl Ctx {
@@ -121,6 +161,7 @@ impl Ctx {
             webauthn: Arc::new(webauthn),
             origin: Arc::from("http://localhost:3000"),
             mail_wake: Arc::new(tokio::sync::Notify::new()),
+            background: Arc::new(Background::default()),
         }
     }
 

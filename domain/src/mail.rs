@@ -18,7 +18,7 @@ use entity::prelude::*;
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -236,6 +236,7 @@ pub async fn deliver_due(ctx: &Ctx, sender: &Sender) -> Result<usize> {
                 sent += 1;
             }
             Err(error) => {
+                crate::metrics::mail_failed();
                 let error: String = error.chars().take(500).collect();
                 // The claim already counted the attempt.
                 let mut active: mail_outbox::ActiveModel = row.clone().into();
@@ -272,6 +273,11 @@ pub async fn run(ctx: Ctx, sender: Sender) {
 /// Messages still waiting (for tests and the operator).
 pub async fn pending(db: &impl ConnectionTrait) -> Result<Vec<mail_outbox::Model>> {
     Ok(MailOutbox::find().order_by_asc(mail_outbox::Column::CreatedAt).order_by_asc(mail_outbox::Column::Id).all(db).await?)
+}
+
+/// How many messages wait to be sent (not given up on), in one query.
+pub async fn count_pending(db: &impl ConnectionTrait) -> Result<u64> {
+    Ok(MailOutbox::find().filter(mail_outbox::Column::FailedAt.is_null()).count(db).await?)
 }
 
 /// Text for HTML.

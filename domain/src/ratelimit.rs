@@ -21,20 +21,23 @@ use crate::{Error, Result};
 
 /// A bucket of `burst` attempts that refills one attempt every `per`.
 pub struct Limit {
+    /// Names the limit in the metrics.
+    name: &'static str,
     limiter: DefaultKeyedRateLimiter<String>,
 }
 
 impl Limit {
-    pub fn new(burst: u32, per: Duration) -> Self {
+    pub fn new(name: &'static str, burst: u32, per: Duration) -> Self {
         let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::with_period(per).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(burst);
-        Self { limiter: RateLimiter::keyed(quota) }
+        Self { name, limiter: RateLimiter::keyed(quota) }
     }
 
     /// Takes one attempt for `key`, or says how long to wait.
     pub fn check(&self, key: &str) -> Result<()> {
-        self.limiter.check_key(&key.to_owned()).map_err(|not_until| Error::RateLimited {
-            retry_after: not_until.wait_time_from(DefaultClock::default().now()).max(Duration::from_secs(1)),
+        self.limiter.check_key(&key.to_owned()).map_err(|not_until| {
+            crate::metrics::rate_limited(self.name);
+            Error::RateLimited { retry_after: not_until.wait_time_from(DefaultClock::default().now()).max(Duration::from_secs(1)) }
         })
     }
 
@@ -90,6 +93,7 @@ impl Shared {
             .map(|row| row.try_get::<i64>("", "tat"))
             .transpose()?
             .unwrap_or(now_ms);
+        crate::metrics::rate_limited(self.name);
         Err(Error::RateLimited { retry_after: wait(tat, now_ms, per_ms, self.burst) })
     }
 }
@@ -161,16 +165,16 @@ pub struct RateLimits {
 impl Default for RateLimits {
     fn default() -> Self {
         Self {
-            login_ip: Limit::new(30, Duration::from_secs(2)),
-            setup_ip: Limit::new(10, Duration::from_secs(10)),
-            passkey_start_ip: Limit::new(60, Duration::from_secs(1)),
-            recovery_ip: Limit::new(10, Duration::from_secs(60)),
+            login_ip: Limit::new("login_ip", 30, Duration::from_secs(2)),
+            setup_ip: Limit::new("setup_ip", 10, Duration::from_secs(10)),
+            passkey_start_ip: Limit::new("passkey_start_ip", 60, Duration::from_secs(1)),
+            recovery_ip: Limit::new("recovery_ip", 10, Duration::from_secs(60)),
             recovery_account_ip: Shared::new("recovery_account_ip", 3, Duration::from_secs(10 * 60)),
             recovery_account: Shared::new("recovery_account", 10, Duration::from_secs(2 * 60)),
             reset_token: Shared::new("reset_token", 10, Duration::from_secs(30)),
             verification_mail: Shared::new("verification_mail", 3, Duration::from_secs(5 * 60)),
             email_change: Shared::new("email_change", 3, Duration::from_secs(10 * 60)),
-            strength: Limit::new(20, Duration::from_millis(500)),
+            strength: Limit::new("strength", 20, Duration::from_millis(500)),
         }
     }
 }
@@ -192,7 +196,7 @@ mod tests {
 
     #[test]
     fn a_burst_is_allowed_then_refused_with_a_wait() {
-        let l = Limit::new(3, Duration::from_secs(60));
+        let l = Limit::new("test", 3, Duration::from_secs(60));
         for _ in 0..3 {
             l.check("alice").unwrap();
         }

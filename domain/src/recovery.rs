@@ -264,8 +264,9 @@ pub async fn remove_questions(ctx: &Ctx, user_id: Uuid, meta: &ClientMeta, now: 
 /// Only the per-IP limit is answered (it says nothing about the account).
 pub fn request_reset(ctx: &Ctx, identifier: &str, meta: &ClientMeta, now: DateTime<Utc>) -> Result<()> {
     ctx.limits.recovery_ip.check(meta.ip.as_deref().unwrap_or("unknown"))?;
+    let background = ctx.background.clone();
     let (ctx, identifier, meta) = (ctx.clone(), identifier.trim().to_lowercase(), meta.clone());
-    tokio::spawn(async move {
+    background.spawn(async move {
         if let Err(e) = issue_reset(&ctx, &identifier, &meta, now).await {
             tracing::error!(error = %e, "could not send a password-reset link");
         }

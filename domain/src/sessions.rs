@@ -183,6 +183,17 @@ pub async fn active(db: &impl ConnectionTrait, user_id: Uuid, now: DateTime<Utc>
         .await?)
 }
 
+/// How many sessions of anyone are alive (not revoked, not expired), in one query.
+pub async fn count_active(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(UserSessions::find()
+        .filter(user_sessions::Column::RevokedAt.is_null())
+        .filter(user_sessions::Column::IdleExpiresAt.gt(now))
+        .filter(user_sessions::Column::AbsoluteExpiresAt.gt(now))
+        .count(db)
+        .await?)
+}
+
 /// Ends one of `user_id`'s own sessions. Someone else's session, or an
 /// unknown id, is `NotFound` (no hint that it exists).
 pub async fn revoke_own(db: &impl ConnectionTrait, user_id: Uuid, session_id: Uuid, now: DateTime<Utc>) -> Result<()> {

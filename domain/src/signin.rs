@@ -198,6 +198,7 @@ pub async fn with_password(
     let (user, attempt) = match auth::check_password(ctx, identifier, password, now).await {
         Ok(found) => found,
         Err(Error::InvalidCredentials) => {
+            crate::metrics::sign_in("pwd", false);
             match users::find_by_login(&ctx.db, &identifier.trim().to_lowercase()).await.ok().flatten() {
                 Some(u) => {
                     tracing::info!(event = "sign_in_failed", user = %u.id, method = "pwd", ip = meta.ip.as_deref(), "wrong password");
@@ -216,6 +217,7 @@ pub async fn with_password(
         }
         Err(e) => return Err(e),
     };
+    crate::metrics::sign_in("pwd", true);
     let outcome = advance(ctx, &user, Method::Password, device, meta, previous_token, now).await?;
     // Only a finished sign-in resets the count of failures in a row.
     if matches!(outcome, Outcome::Complete(_)) {
@@ -252,11 +254,13 @@ pub async fn with_passkey(
         Ok(u) => u,
         Err(e) => {
             if matches!(e, Error::PasskeyRejected | Error::CeremonyExpired) {
+                crate::metrics::sign_in("hwk", false);
                 tracing::info!(event = "sign_in_failed", method = "hwk", reason = %e, ip = meta.ip.as_deref(), "passkey sign-in refused");
             }
             return Err(e);
         }
     };
+    crate::metrics::sign_in("hwk", true);
     advance(ctx, &user, Method::Passkey, device, meta, previous_token, now).await
 }
 
@@ -347,7 +351,9 @@ pub async fn verify(
             return Err(e);
         }
     };
+    crate::metrics::sign_in(method.amr().first().copied().unwrap_or("other"), ok);
     if !ok {
+        crate::metrics::second_factor_failed();
         let error = fail(ctx, &p, method, meta, now).await;
         attempt.failed(ctx, now).await?;
         return Err(error);

@@ -26,8 +26,15 @@ pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
 }
 
+/// The PostgreSQL server tests create their databases on. `None` skips
+/// the PostgreSQL leg, except under CI (`CI` set), where a missing server
+/// fails the test: a green run must mean both databases were tested.
 pub fn postgres_admin_url() -> Option<String> {
-    std::env::var(PG_ENV).ok().filter(|s| !s.is_empty())
+    let url = std::env::var(PG_ENV).ok().filter(|s| !s.is_empty());
+    if url.is_none() && std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false") {
+        panic!("CI is set but {PG_ENV} is not: the PostgreSQL leg must run in CI");
+    }
+    url
 }
 
 /// A PostgreSQL database created for one test and dropped when this drops.

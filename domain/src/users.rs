@@ -132,8 +132,19 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<users::Model> {
 /// Finds the account a person means by "username or email" (case-insensitive).
 pub async fn find_by_login(db: &impl ConnectionTrait, identifier: &str) -> Result<Option<users::Model>> {
     let key = identifier.trim().to_lowercase();
+    // No username or email holds a NUL, and PostgreSQL refuses one in a text
+    // parameter (the query fails): such a name is simply no account.
+    if key.contains('\0') {
+        return Ok(None);
+    }
     let column = if key.contains('@') { users::Column::Email } else { users::Column::Username };
     Ok(Users::find().filter(column.eq(key)).one(db).await?)
+}
+
+/// The ids of every account that is not an administrator.
+pub async fn non_admin_ids(db: &impl ConnectionTrait) -> Result<Vec<Uuid>> {
+    use sea_orm::QuerySelect;
+    Ok(Users::find().select_only().column(users::Column::Id).filter(users::Column::IsAdmin.eq(false)).into_tuple().all(db).await?)
 }
 
 /// Every administrator.

@@ -72,6 +72,12 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:3000", value_parser = parse_listen)]
     pub listen: SocketAddr,
 
+    /// Address and port for Prometheus metrics (`GET /metrics`), e.g.
+    /// `127.0.0.1:9464`; a listener of its own, never the public one. Unset
+    /// (the default): no metrics.
+    #[arg(long, env = "LATCHKEY_METRICS_LISTEN", value_parser = parse_metrics_listen)]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Log format: `human` or `json`.
     #[arg(long, env = "LATCHKEY_LOG_FORMAT", default_value = "human", value_enum)]
     pub log_format: LogFormat,
@@ -195,6 +201,10 @@ fn parse_listen(s: &str) -> Result<SocketAddr, String> {
     s.parse().map_err(|_| format!("LATCHKEY_LISTEN must be an address and port like 127.0.0.1:3000, not {s:?}"))
 }
 
+fn parse_metrics_listen(s: &str) -> Result<SocketAddr, String> {
+    s.parse().map_err(|_| format!("LATCHKEY_METRICS_LISTEN must be an address and port like 127.0.0.1:9464, not {s:?}"))
+}
+
 fn parse_min_length(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if (8..=64).contains(&n) => Ok(n),
@@ -237,6 +247,7 @@ impl Config {
             #[allow(clippy::expect_used)] // test helper with a URL the test built
             public_url: parse_public_url(public_url).expect("valid test public URL"),
             listen,
+            metrics_listen: None,
             log_format: LogFormat::Human,
             site_root: PathBuf::from("target/site"),
             password_min_length: 8,
@@ -320,6 +331,7 @@ mod tests {
         assert_eq!(cli.config.public_url.origin, "http://localhost:3000");
         assert!(!cli.config.public_url.https);
         assert_eq!(cli.config.listen, "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(cli.config.metrics_listen, None, "metrics are off unless asked for");
     }
 
     #[test]
@@ -328,6 +340,7 @@ mod tests {
             ("--public-url", "ftp://x", "LATCHKEY_PUBLIC_URL"),
             ("--public-url", "https://x.example/path", "LATCHKEY_PUBLIC_URL"),
             ("--listen", "nowhere", "LATCHKEY_LISTEN"),
+            ("--metrics-listen", "9464", "LATCHKEY_METRICS_LISTEN"),
             ("--database-url", "mysql://x", "LATCHKEY_DATABASE_URL"),
             ("--password-min-length", "4", "LATCHKEY_PASSWORD_MIN_LENGTH"),
             ("--session-idle", "soon", "LATCHKEY_SESSION_IDLE"),

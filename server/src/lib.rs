@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod metrics;
 pub mod middleware;
 pub mod state;
 
@@ -124,6 +125,7 @@ fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(state.web.clone(), middleware::headers::security_headers))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(axum::middleware::from_fn(metrics::time_requests))
         // One log line per request: method, path (never the query, which may
         // hold tokens), status and latency. Headers (cookies) are never logged.
         .layer(
@@ -136,6 +138,13 @@ fn router(state: AppState) -> Router {
                     tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_millis() as u64, "response");
                 }),
         )
+}
+
+/// The router of the metrics listener (`LATCHKEY_METRICS_LISTEN`): only
+/// `GET /metrics`, in the Prometheus text format. The first call installs
+/// the process-wide recorder; the public router never serves `/metrics`.
+pub fn metrics_router(services: Services) -> Router {
+    metrics::router(services)
 }
 
 async fn readyz(State(services): State<Services>) -> impl IntoResponse {
@@ -190,6 +199,18 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     let built = build(&config, Arc::new(domain::clock::SystemClock)).await?;
     announce_setup(&built.services, &config.public_url.origin).await?;
+    if let Some(addr) = config.metrics_listen {
+        let listener =
+            tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr} (LATCHKEY_METRICS_LISTEN): {e}"))?;
+        let router = metrics_router(built.services.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+        tokio::spawn(metrics::upkeep());
+        tracing::info!(listen = %addr, "Prometheus metrics are served at /metrics");
+    }
     let ctx = built.services.ctx.clone();
     // Sends queued mail after each commit that queues some, and retries failures.
     tokio::spawn(domain::mail::run(ctx.clone(), built.mail));

@@ -4,6 +4,7 @@ mod account_layout;
 mod alert;
 mod field;
 mod not_found;
+mod plain_form;
 mod shell;
 mod spinner;
 
@@ -11,6 +12,7 @@ pub use account_layout::AccountLayout;
 pub use alert::{Alert, AlertKind, ErrorAlert};
 pub use field::{SelectField, TextField};
 pub use not_found::NotFound;
+pub use plain_form::plain_form_error;
 pub use shell::{Shell, refused};
 pub use spinner::Spinner;
 

@@ -308,7 +308,11 @@ async fn the_saved_flow_applies_to_the_next_sign_in(app: TestApp) {
     assert_eq!((status, next.as_str()), (StatusCode::OK, Some("/login/verify")), "the admin is asked");
 
     let everyone = flow(j!([{ "options": ["password"] }, { "options": ["totp"], "when": "always" }]));
-    let (status, _) = save_flow(&app, &root, 1, &everyone).await;
+    // Bob has no authenticator app: the console asks before stopping him.
+    let (status, body) = save_flow(&app, &root, 1, &everyone).await;
+    assert_eq!((status, body), (StatusCode::CONFLICT, j!({ "WouldBlock": { "people": 1 } })));
+    let confirmed = [("base_version", "1"), ("definition", everyone.as_str()), ("confirm_blocked", "1")];
+    let (status, _) = call(&app, &root, "/api/admin/login_flow_update", &confirmed).await;
     assert_eq!(status, StatusCode::OK);
     let (c, status, next) = password_sign_in(&app, "alice").await;
     assert_eq!((status, next.as_str()), (StatusCode::OK, Some("/login/verify")), "now everyone is asked");
@@ -398,3 +402,27 @@ async fn console_changes_need_two_factors(app: TestApp) {
     assert_eq!(save_flow(&app, &root, 0, &flow(j!([{ "options": ["password"] }]))).await.0, StatusCode::OK);
 }
 it_test!(console_changes_need_two_factors);
+
+/// Threat: an administrator locking people out by accident. Before a flow
+/// that some people could not complete is saved, the console is told how
+/// many (409 `WouldBlock`) and nothing is stored; sending that number back
+/// confirms it.
+async fn a_flow_that_would_block_people_asks_first(app: TestApp) {
+    app.user("root", true).await;
+    app.user("alice", false).await;
+    app.user("bob", false).await;
+    let (root, _) = strong_admin(&app, "root").await;
+    let totp_always = flow(j!([{ "options": ["password"] }, { "options": ["totp"] }]));
+    let (status, body) = save_flow(&app, &root, 0, &totp_always).await;
+    assert_eq!((status, body), (StatusCode::CONFLICT, j!({ "WouldBlock": { "people": 2 } })));
+    assert_eq!(login_flow(&app, &root).await["version"], 0, "nothing saved");
+    let wrong = [("base_version", "0"), ("definition", totp_always.as_str()), ("confirm_blocked", "1")];
+    assert_eq!(call(&app, &root, "/api/admin/login_flow_update", &wrong).await.0, StatusCode::CONFLICT, "the count must match");
+    let right = [("base_version", "0"), ("definition", totp_always.as_str()), ("confirm_blocked", "2")];
+    let (status, body) = call(&app, &root, "/api/admin/login_flow_update", &right).await;
+    assert_eq!((status, &body["version"]), (StatusCode::OK, &Value::from(1)), "{body}");
+    // Restoring a version that blocks nobody needs no confirmation.
+    let (status, _) = call(&app, &root, "/api/admin/login_flow_restore", &[("base_version", "1"), ("version", "0")]).await;
+    assert_eq!(status, StatusCode::OK);
+}
+it_test!(a_flow_that_would_block_people_asks_first);

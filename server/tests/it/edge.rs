@@ -231,3 +231,33 @@ async fn unsigned_form_errors_never_redirect_off_site(app: TestApp) {
     assert_eq!(r.headers()["location"], "/login?next=%2Fmyaccount");
 }
 it_test!(unsigned_form_errors_never_redirect_off_site);
+
+/// Threat: secrets in the address bar, browser history and proxy logs. A
+/// form without `method="post"` submits by GET when JavaScript is off, with
+/// every field in the URL. Every form on every page posts.
+async fn every_form_posts(app: TestApp) {
+    app.user("root", true).await;
+    let c = app.signed_in("root").await;
+    let anon = app.client();
+    let pages = [
+        (&c, "/myaccount"),
+        (&c, "/myaccount/personal-info"),
+        (&c, "/myaccount/security"),
+        (&c, "/myaccount/sessions"),
+        (&c, "/myaccount/recovery"),
+        (&c, "/admin/applications"),
+        (&c, "/admin/applications/myaccount"),
+        (&anon, "/login"),
+        (&anon, "/forgot-password"),
+    ];
+    let mut forms = 0;
+    for (client, path) in pages {
+        let html = app.get(client, path).await.text().await.unwrap();
+        for tag in html.split("<form").skip(1).map(|rest| rest.split('>').next().unwrap_or_default()) {
+            forms += 1;
+            assert!(tag.contains(r#"method="post""#), "{path}: <form{tag}> would submit by GET");
+        }
+    }
+    assert!(forms >= 8, "the pages were rendered with their forms ({forms})");
+}
+it_test!(every_form_posts);

@@ -162,8 +162,7 @@ async fn forgot_password_does_not_tell_who_has_an_account(app: TestApp) {
 
     // Per-account limits, silent: 3 mails per account and client, 10 per
     // account in all; the answers above stayed the same throughout.
-    app.mail.wait_n("alice@example.com", SUBJECT, 10).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.mail_settled().await;
     assert_eq!(app.mail.matching("alice@example.com", SUBJECT).len(), 10, "10 mails per account, then silence");
 }
 it_test_with!(forgot_password_does_not_tell_who_has_an_account, |c: &mut server::Config| c.trust_proxy = true);

@@ -146,6 +146,21 @@ impl TestApp {
         c
     }
 
+    /// Waits until work the server did after answering (the "forgot
+    /// password" lookup) is done and every message it queued has been sent:
+    /// then what the mail sink holds is all there will be.
+    pub async fn mail_settled(&self) {
+        let ctx = &self.services.ctx;
+        tokio::time::timeout(Duration::from_secs(20), async {
+            ctx.background.idle().await;
+            while !domain::mail::pending(&ctx.db).await.expect("outbox").is_empty() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("queued mail was sent within 20 s");
+    }
+
     pub fn clock_now(&self) -> chrono::DateTime<Utc> {
         self.clock.now()
     }

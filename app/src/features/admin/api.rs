@@ -136,12 +136,14 @@ pub async fn get_login_flow() -> Result<LoginFlowInfo, AppError> {
 /// `proto::flow::Flow`), for the next sign-in. `base_version` is the version
 /// the editor started from. **Requires:** an administrator with a recent
 /// sign-in proof. Stores nothing unless the flow is valid, current and
-/// completable by at least one administrator.
+/// completable by at least one administrator; a flow that would stop people
+/// from signing in is refused with their number (`WouldBlock`) unless
+/// `confirm_blocked` is that number.
 #[server(prefix = "/api/admin", endpoint = "login_flow_update")]
-pub async fn update_login_flow(base_version: i32, definition: String) -> Result<LoginFlowInfo, AppError> {
+pub async fn update_login_flow(base_version: i32, definition: String, confirm_blocked: Option<u64>) -> Result<LoginFlowInfo, AppError> {
     let (s, auth) = server::admin_with_recent_proof().await?;
     let flow = domain::flows::parse_definition(&definition)?;
-    domain::flows::update(&s.ctx.db, domain::flows::MY_ACCOUNT, base_version, &flow, auth.user_id, s.ctx.now()).await?;
+    domain::flows::update(&s.ctx.db, domain::flows::MY_ACCOUNT, base_version, &flow, auth.user_id, confirm_blocked, s.ctx.now()).await?;
     server::audit(&s, &auth, "My Account login flow saved".into()).await?;
     server::flow_info(&s, &auth).await
 }
@@ -149,9 +151,10 @@ pub async fn update_login_flow(base_version: i32, definition: String) -> Result<
 /// Makes an earlier version (0: the built-in default) the flow in force, as
 /// a new version. **Requires:** an administrator with a recent sign-in proof.
 #[server(prefix = "/api/admin", endpoint = "login_flow_restore")]
-pub async fn restore_login_flow(base_version: i32, version: i32) -> Result<LoginFlowInfo, AppError> {
+pub async fn restore_login_flow(base_version: i32, version: i32, confirm_blocked: Option<u64>) -> Result<LoginFlowInfo, AppError> {
     let (s, auth) = server::admin_with_recent_proof().await?;
-    domain::flows::restore(&s.ctx.db, domain::flows::MY_ACCOUNT, version, base_version, auth.user_id, s.ctx.now()).await?;
+    let db = &s.ctx.db;
+    domain::flows::restore(db, domain::flows::MY_ACCOUNT, version, base_version, auth.user_id, confirm_blocked, s.ctx.now()).await?;
     server::audit(&s, &auth, format!("My Account login flow version {version} restored")).await?;
     server::flow_info(&s, &auth).await
 }

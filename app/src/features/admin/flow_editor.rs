@@ -40,16 +40,29 @@ pub fn LoginFlowTab(console: Console, info: LoginFlowInfo) -> impl IntoView {
         });
     };
     let full = move || step_count.get() >= MAX_STEPS;
+    // Set when the server said how many people the flow would stop: the
+    // admin confirms that number, or cancels.
+    let blocking = RwSignal::new(None::<u64>);
+    Effect::new(move |_| {
+        if blocking.get().is_some() {
+            crate::components::focus_soon("[data-testid=confirm-blocked]");
+        }
+    });
     let save = retryable(move |this| {
         let definition = match serde_json::to_string(&draft.get_untracked()) {
             Ok(d) => d,
             Err(e) => return error.set(Some(AppError::Request(e.to_string()))),
         };
+        let confirmed = blocking.get_untracked();
         busy.set(true);
         error.set(None);
+        blocking.set(None);
         leptos::task::spawn_local(async move {
-            let result = update_login_flow(base.get_untracked().version, definition).await;
+            let result = update_login_flow(base.get_untracked().version, definition, confirmed).await;
             busy.set(false);
+            if let Err(AppError::WouldBlock { people }) = result {
+                return blocking.set(Some(people));
+            }
             if let Some(saved) = settle(console.retry, result, this, error) {
                 notice.set(Some(format!("Saved as version {}. It applies to the next sign-in.", saved.version)));
                 draft.set(saved.flow.clone());
@@ -80,6 +93,16 @@ pub fn LoginFlowTab(console: Console, info: LoginFlowInfo) -> impl IntoView {
             <ul class="flow-problems" data-testid="flow-problems">
                 {move || flow_problems().into_iter().map(|m| view! { <li class="field__error">{m}</li> }).collect_view()}
             </ul>
+            {move || blocking.get().map(|people| view! {
+                <div class="confirm-box" role="alertdialog" aria-label="Confirm the login flow" data-testid="blocked-warning">
+                    <p>{AppError::WouldBlock { people }.to_string()}" Save it anyway?"</p>
+                    <div class="form-actions">
+                        <button class="button button--danger" type="button" data-testid="confirm-blocked"
+                            on:click=move |_| save.run(())>{format!("Save, blocking {people}")}</button>
+                        <button class="button button--quiet" type="button" on:click=move |_| blocking.set(None)>"Cancel"</button>
+                    </div>
+                </div>
+            })}
             <div class="form-actions flow-actions">
                 <button class="button" type="button" data-testid="add-step"
                     disabled=full on:click=add_step>
@@ -256,10 +279,19 @@ fn History(console: Console, base: RwSignal<LoginFlowInfo>, draft: RwSignal<Flow
             crate::components::focus_soon("[data-testid=confirm-restore]");
         }
     });
+    // People the restored version would stop from signing in, once the
+    // server said so: the next Restore confirms that number.
+    let blocking = RwSignal::new(None::<u64>);
     let restore = retryable(move |this| {
         let Some(version) = confirming.get_untracked() else { return };
+        let confirmed = blocking.get_untracked();
         leptos::task::spawn_local(async move {
-            let result = restore_login_flow(base.get_untracked().version, version).await;
+            let result = restore_login_flow(base.get_untracked().version, version, confirmed).await;
+            if let Err(AppError::WouldBlock { people }) = result {
+                error.set(Some(AppError::WouldBlock { people }));
+                return blocking.set(Some(people));
+            }
+            blocking.set(None);
             if let Some(saved) = settle(console.retry, result, this, error) {
                 confirming.set(None);
                 notice.set(Some(format!("Restored: it is now version {} and applies to the next sign-in.", saved.version)));
@@ -294,7 +326,7 @@ fn History(console: Console, base: RwSignal<LoginFlowInfo>, draft: RwSignal<Flow
                                 <Show when=move || confirming.get() == Some(version)
                                     fallback=move || view! {
                                         <button class="button" type="button" data-testid=format!("restore-{version}")
-                                            on:click=move |_| { confirming.set(Some(version)); notice.set(None); }>"Restore"</button>
+                                            on:click=move |_| { confirming.set(Some(version)); notice.set(None); blocking.set(None); error.set(None); }>"Restore"</button>
                                     }>
                                     <div class="confirm-box" role="alertdialog" aria-label="Confirm restore">
                                         <p>{format!("Make {} the flow for the next sign-in?", title.to_lowercase())}

@@ -17,9 +17,12 @@ pub async fn password_strength(password: String) -> Result<StrengthView, AppErro
 }
 
 /// Changes the password; returns how many other sessions were signed out.
+/// `sign_out_others` is a checkbox: absent (unchecked, in a plain form post)
+/// means keep them. A plain form post is answered with a redirect to the
+/// Security page, which then says what happened.
 /// **Requires:** a session and the current password; rate-limited per account.
 #[server(prefix = "/api/security", endpoint = "change_password")]
-pub async fn change_password(current: String, password: String, confirm: String, sign_out_others: bool) -> Result<u64, AppError> {
+pub async fn change_password(current: String, password: String, confirm: String, sign_out_others: Option<bool>) -> Result<u64, AppError> {
     use crate::error::FieldError;
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
@@ -31,8 +34,9 @@ pub async fn change_password(current: String, password: String, confirm: String,
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let change = domain::passwords::Change { current: &current, new: &password, sign_out_others };
+    let change = domain::passwords::Change { current: &current, new: &password, sign_out_others: sign_out_others.unwrap_or(false) };
     let ended = domain::passwords::change(&s.ctx, &auth, change, &client_meta(), s.ctx.now()).await?;
     tracing::info!(user = %auth.user_id, other_sessions_ended = ended, "password changed");
+    redirect_plain_form(&format!("{}?password_changed={ended}", crate::routes::SECURITY));
     Ok(ended)
 }

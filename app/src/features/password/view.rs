@@ -1,9 +1,9 @@
 use leptos::prelude::*;
 
-use super::api::{change_password, password_strength};
+use super::api::{ChangePassword, change_password, password_strength};
 use super::{StrengthView, strength_label};
-use crate::components::{ErrorAlert, TextField};
-use crate::error::{AppError, message_for};
+use crate::components::{ErrorAlert, TextField, plain_form_error};
+use crate::error::message_for;
 use crate::validation::{password_policy_hint, validate_new_password};
 
 /// The strength of what is typed in `password`, asked of the server a moment
@@ -52,17 +52,33 @@ pub fn StrengthMeter(strength: RwSignal<Option<StrengthView>>) -> impl IntoView 
     }
 }
 
+/// What the Security page says after a password change: `ended` other
+/// sessions were signed out.
+pub fn changed_message(ended: u64) -> String {
+    let tail = match ended {
+        0 => String::new(),
+        1 => " 1 other session was signed out.".into(),
+        n => format!(" {n} other sessions were signed out."),
+    };
+    format!("Your password was changed.{tail}")
+}
+
 /// Change password: current, new and confirmation, then a choice to sign out
-/// the other sessions (on by default).
+/// the other sessions (on by default). A real form posting to the server
+/// function: without JavaScript it works the same (the server redirects back
+/// with `password_changed=N`, or with the error), and secrets never travel
+/// in an address.
 #[component]
 pub fn ChangePasswordSection(min: usize, on_changed: Callback<String>) -> impl IntoView {
+    let url = <ChangePassword as leptos::server_fn::ServerFn>::url();
     let current = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
     let others = RwSignal::new(true);
     let touched = RwSignal::new(false);
     let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
+    // Without JavaScript, a refused change comes back in the redirect.
+    let error = RwSignal::new(plain_form_error(url)());
     let strength = strength_of(password);
     let live = Memo::new(move |_| validate_new_password(&password.get(), &confirm.get(), min));
     let field = move |f: &'static str| {
@@ -80,7 +96,8 @@ pub fn ChangePasswordSection(min: usize, on_changed: Callback<String>) -> impl I
         busy.set(true);
         leptos::task::spawn_local(async move {
             let r =
-                change_password(current.get_untracked(), password.get_untracked(), confirm.get_untracked(), others.get_untracked()).await;
+                change_password(current.get_untracked(), password.get_untracked(), confirm.get_untracked(), Some(others.get_untracked()))
+                    .await;
             busy.set(false);
             match r {
                 Ok(ended) => {
@@ -89,12 +106,7 @@ pub fn ChangePasswordSection(min: usize, on_changed: Callback<String>) -> impl I
                     for s in [current, password, confirm] {
                         s.set(String::new());
                     }
-                    let tail = match ended {
-                        0 => String::new(),
-                        1 => " 1 other session was signed out.".into(),
-                        n => format!(" {n} other sessions were signed out."),
-                    };
-                    on_changed.run(format!("Your password was changed.{tail}"));
+                    on_changed.run(changed_message(ended));
                 }
                 Err(e) => error.set(Some(e)),
             }
@@ -105,7 +117,7 @@ pub fn ChangePasswordSection(min: usize, on_changed: Callback<String>) -> impl I
             <h2 id="password-title">"Password"</h2>
             <p class="muted">"Change the password you sign in with. We'll email you when it changes."</p>
             {move || error.get().filter(|e| e.field_errors().is_empty()).map(|e| view! { <ErrorAlert error=e/> })}
-            <form class="form-grid" on:submit=submit novalidate>
+            <form class="form-grid" action=url method="post" on:submit=submit novalidate>
                 <TextField label="Current password" name="current" id="pw-current" kind="password" autocomplete="current-password"
                     value=current controlled=true on_input=move |v| current.set(v) error=field("current")/>
                 <TextField label="New password" name="password" id="pw-new" kind="password" autocomplete="new-password"
@@ -115,7 +127,7 @@ pub fn ChangePasswordSection(min: usize, on_changed: Callback<String>) -> impl I
                 <TextField label="Confirm new password" name="confirm" id="pw-confirm" kind="password" autocomplete="new-password"
                     value=confirm controlled=true on_input=move |v| confirm.set(v) error=field("confirm")/>
                 <label class="check">
-                    <input type="checkbox" name="sign_out_others" prop:checked=move || others.get()
+                    <input type="checkbox" name="sign_out_others" value="true" checked=move || others.get()
                         on:change=move |ev| others.set(event_target_checked(&ev))/>
                     " Sign out of all other sessions"
                 </label>

@@ -152,7 +152,8 @@ pub fn ReauthPanel(
                 <h2 id="reauth-title" tabindex="-1">"Confirm it's you"</h2>
                 <p class="muted">"For your safety, this change needs a fresh sign-in proof. It then stays valid for a few minutes."</p>
                 {move || other_error().map(|e| view! { <ErrorAlert error=e/> })}
-                <form on:submit=submit novalidate>
+                // POST even though only the app submits it: a secret never goes into an address.
+                <form method="post" on:submit=submit novalidate>
                     // Type-erased (into_any), like the rename form below: keeps the
                     // view type within the compiler's query depth in `server`.
                     {(has_password && has_totp).then(|| view! {

@@ -32,6 +32,7 @@ pub async fn set_recovery_email(email: String) -> Result<(), AppError> {
     let email = crate::validation::validate_email(&email, "recovery_email").map_err(|e| AppError::Invalid(vec![e]))?;
     domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now())?;
     domain::recovery::set_recovery_email(&s.ctx, auth.user_id, Some(&email), &client_meta(), s.ctx.now()).await?;
+    redirect_plain_form(&format!("{}?done=email_set", crate::routes::RECOVERY));
     Ok(())
 }
 
@@ -41,6 +42,7 @@ pub async fn remove_recovery_email() -> Result<(), AppError> {
     use crate::ssr::*;
     let (auth, s) = require_recent_account_user().await?;
     domain::recovery::set_recovery_email(&s.ctx, auth.user_id, None, &client_meta(), s.ctx.now()).await?;
+    redirect_plain_form(&format!("{}?done=email_removed", crate::routes::RECOVERY));
     Ok(())
 }
 
@@ -55,6 +57,7 @@ pub async fn set_security_questions(form: QuestionsForm) -> Result<(), AppError>
     }
     domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now())?;
     domain::recovery::set_questions(&s.ctx, auth.user_id, &form.choices(), &client_meta(), s.ctx.now()).await?;
+    redirect_plain_form(&format!("{}?done=questions_set", crate::routes::RECOVERY));
     Ok(())
 }
 
@@ -64,6 +67,7 @@ pub async fn remove_security_questions() -> Result<(), AppError> {
     use crate::ssr::*;
     let (auth, s) = require_recent_account_user().await?;
     domain::recovery::remove_questions(&s.ctx, auth.user_id, &client_meta(), s.ctx.now()).await?;
+    redirect_plain_form(&format!("{}?done=questions_removed", crate::routes::RECOVERY));
     Ok(())
 }
 

@@ -4,8 +4,8 @@ use leptos_router::hooks::use_query_map;
 
 use super::api::*;
 use super::types::*;
-use crate::components::{Alert, AlertKind, ErrorAlert, SelectField, Spinner, TextField, hard_navigate};
-use crate::error::{AppError, message_for};
+use crate::components::{Alert, AlertKind, ErrorAlert, SelectField, Spinner, TextField, hard_navigate, plain_form_error};
+use crate::error::message_for;
 use crate::features::auth::view::{action_field_error, action_form_error};
 use crate::features::reauth::view::{Page, ReauthPanel, retryable};
 use crate::routes;
@@ -16,12 +16,22 @@ use crate::validation::{password_policy_hint, validate_email, validate_new_passw
 pub fn RecoveryPage() -> impl IntoView {
     let page = Page::new();
     let data = Resource::new(move || page.version.get(), |_| get_recovery());
+    // After a plain form post (no JavaScript) the server redirects here with `done=…`.
+    let query = use_query_map();
+    let done_without_js = move || {
+        query.read().get("done").and_then(|d| match d.as_str() {
+            "email_set" => Some("We sent a confirmation link to your recovery email. It counts once you follow that link.".to_owned()),
+            "email_removed" => Some("Your recovery email was removed.".to_owned()),
+            "questions_set" => Some("Your security questions were saved.".to_owned()),
+            "questions_removed" => Some("Your security questions were removed.".to_owned()),
+            _ => None,
+        })
+    };
     view! {
         <Title text="Recovery"/>
         <h1>"Account recovery"</h1>
         <p class="muted">"If you forget your password, “Forgot password?” on the sign-in page sends a link to your email and recovery email, then asks your security questions."</p>
-        <noscript><p class="alert alert--info">"Changing recovery settings needs JavaScript."</p></noscript>
-        <div class="status-slot">{move || page.notice.get().map(|m| view! { <Alert kind=AlertKind::Success message=m/> })}</div>
+        <div class="status-slot">{move || page.notice.get().or_else(done_without_js).map(|m| view! { <Alert kind=AlertKind::Success message=m/> })}</div>
         <Transition fallback=|| view! { <Spinner label="Loading…"/> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -39,8 +49,10 @@ pub fn RecoveryPage() -> impl IntoView {
 
 #[component]
 fn RecoveryEmailSection(page: Page, email: Option<String>, verified: bool) -> impl IntoView {
+    let set_url = <SetRecoveryEmail as leptos::server_fn::ServerFn>::url();
+    let remove_url = <RemoveRecoveryEmail as leptos::server_fn::ServerFn>::url();
     let value = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<AppError>);
+    let error = RwSignal::new(plain_form_error(set_url)().or_else(plain_form_error(remove_url)));
     let busy = RwSignal::new(false);
     let touched = RwSignal::new(false);
     let save = retryable(move |this| {
@@ -91,8 +103,8 @@ fn RecoveryEmailSection(page: Page, email: Option<String>, verified: bool) -> im
                 None => view! { <p class="empty">"No recovery email yet."</p> }.into_any(),
             }}
             {move || error.get().filter(|e| e.field_errors().is_empty()).map(|e| view! { <ErrorAlert error=e/> })}
-            <form class="inline-form" on:submit=move |ev| { ev.prevent_default(); save.run(()); } novalidate>
-                <TextField label=if has { "New recovery email" } else { "Recovery email" } name="recovery_email" id="recovery-email"
+            <form class="inline-form" action=set_url method="post" on:submit=move |ev| { ev.prevent_default(); save.run(()); } novalidate>
+                <TextField label=if has { "New recovery email" } else { "Recovery email" } name="email" id="recovery-email"
                     kind="email" autocomplete="email" value=value controlled=true
                     on_input=move |v| value.set(v) on_blur=move |_| touched.set(!value.get_untracked().is_empty()) error=field_error/>
                 <button class="button button--primary" type="submit" data-testid="recovery-email-save" disabled=move || busy.get()>
@@ -100,9 +112,9 @@ fn RecoveryEmailSection(page: Page, email: Option<String>, verified: bool) -> im
                 </button>
             </form>
             {has.then(|| view! {
-                <button class="button button--quiet" type="button" on:click=move |_| remove.run(()) disabled=move || busy.get()>
-                    "Remove recovery email"
-                </button>
+                <form action=remove_url method="post" on:submit=move |ev| { ev.prevent_default(); remove.run(()); }>
+                    <button class="button button--quiet" type="submit" disabled=move || busy.get()>"Remove recovery email"</button>
+                </form>
             })}
         </section>
     }
@@ -110,8 +122,10 @@ fn RecoveryEmailSection(page: Page, email: Option<String>, verified: bool) -> im
 
 #[component]
 fn QuestionsSection(page: Page, current: Vec<Question>) -> impl IntoView {
+    let set_url = <SetSecurityQuestions as leptos::server_fn::ServerFn>::url();
+    let remove_url = <RemoveSecurityQuestions as leptos::server_fn::ServerFn>::url();
     let form = RwSignal::new(QuestionsForm::default());
-    let error = RwSignal::new(None::<AppError>);
+    let error = RwSignal::new(plain_form_error(set_url)().or_else(plain_form_error(remove_url)));
     let busy = RwSignal::new(false);
     let touched = RwSignal::new(Vec::<&'static str>::new());
     let touch = move |f: &'static str| {
@@ -159,7 +173,7 @@ fn QuestionsSection(page: Page, current: Vec<Question>) -> impl IntoView {
         let (name, id) = if n == 1 { ("question1", "sq-question1") } else { ("question2", "sq-question2") };
         let options = all_questions().into_iter().map(|q| (q.id, q.text)).collect::<Vec<_>>();
         view! {
-            <SelectField label=format!("Question {n}") name=name id=id options empty_label="Choose a question" error=field(name)
+            <SelectField label=format!("Question {n}") name=format!("form[{name}]") id=id options empty_label="Choose a question" error=field(name)
                 value=Signal::derive(move || form.with(|f| if n == 1 { f.question1.clone() } else { f.question2.clone() }))
                 on_change=Callback::new(move |v: String| { form.update(|f| if n == 1 { f.question1 = v } else { f.question2 = v }); touch(name) })/>
         }
@@ -167,7 +181,7 @@ fn QuestionsSection(page: Page, current: Vec<Question>) -> impl IntoView {
     let answer = move |n: u8| {
         let (name, id) = if n == 1 { ("answer1", "sq-answer1") } else { ("answer2", "sq-answer2") };
         view! {
-            <TextField label=format!("Answer {n}") name=name id=id autocomplete="off" controlled=true
+            <TextField label=format!("Answer {n}") name=format!("form[{name}]") id=id autocomplete="off" controlled=true
                 value=Signal::derive(move || form.with(|f| if n == 1 { f.answer1.clone() } else { f.answer2.clone() }))
                 hint="Case, spaces and punctuation don't matter."
                 on_input=move |v: String| form.update(|f| if n == 1 { f.answer1 = v } else { f.answer2 = v })
@@ -188,7 +202,7 @@ fn QuestionsSection(page: Page, current: Vec<Question>) -> impl IntoView {
                 view! { <p class="empty">"No security questions yet."</p> }.into_any()
             }}
             {move || error.get().filter(|e| e.field_errors().is_empty()).map(|e| view! { <ErrorAlert error=e/> })}
-            <form class="form-grid" on:submit=move |ev| { ev.prevent_default(); save.run(()); } novalidate>
+            <form class="form-grid" action=set_url method="post" on:submit=move |ev| { ev.prevent_default(); save.run(()); } novalidate>
                 {select(1)}
                 {answer(1)}
                 {select(2)}
@@ -197,13 +211,13 @@ fn QuestionsSection(page: Page, current: Vec<Question>) -> impl IntoView {
                     <button class="button button--primary" type="submit" data-testid="questions-save" disabled=move || busy.get()>
                         {if has { "Replace questions" } else { "Save questions" }}
                     </button>
-                    {has.then(|| view! {
-                        <button class="button button--quiet" type="button" on:click=move |_| remove.run(()) disabled=move || busy.get()>
-                            "Remove questions"
-                        </button>
-                    })}
                 </div>
             </form>
+            {has.then(|| view! {
+                <form action=remove_url method="post" on:submit=move |ev| { ev.prevent_default(); remove.run(()); }>
+                    <button class="button button--quiet" type="submit" disabled=move || busy.get()>"Remove questions"</button>
+                </form>
+            })}
         </section>
     }
     .into_any()

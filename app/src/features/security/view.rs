@@ -6,7 +6,7 @@ use super::types::*;
 use crate::components::{Alert, AlertKind, ErrorAlert, Spinner, TextField};
 use crate::error::{AppError, message_for};
 use crate::features::passkeys;
-use crate::features::password::view::ChangePasswordSection;
+use crate::features::password::view::{ChangePasswordSection, changed_message};
 use crate::features::reauth::view::{Page, ReauthPanel, retryable};
 
 /// `/myaccount/security`: passkeys, authenticator apps, backup codes and
@@ -15,12 +15,16 @@ use crate::features::reauth::view::{Page, ReauthPanel, retryable};
 pub fn SecurityPage() -> impl IntoView {
     let page = Page::new();
     let data = Resource::new(move || page.version.get(), |_| get_security());
+    // After a plain form post (no JavaScript) the server redirects here with
+    // `password_changed=N` (other sessions signed out).
+    let query = leptos_router::hooks::use_query_map();
+    let changed = move || query.read().get("password_changed").and_then(|n| n.parse::<u64>().ok()).map(changed_message);
     view! {
         <Title text="Security"/>
         <h1>"Security"</h1>
         <p class="muted">"How you sign in, and what happened on your account lately."</p>
         <noscript><p class="alert alert--info">"Adding or removing passkeys, apps and codes needs JavaScript."</p></noscript>
-        <div class="status-slot">{move || page.notice.get().map(|m| view! { <Alert kind=AlertKind::Success message=m/> })}</div>
+        <div class="status-slot">{move || page.notice.get().or_else(changed).map(|m| view! { <Alert kind=AlertKind::Success message=m/> })}</div>
         <Transition fallback=|| view! { <Spinner label="Loading…"/> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -76,7 +80,7 @@ fn PasskeysSection(page: Page, items: Vec<Credential>) -> impl IntoView {
                 {items.into_iter().map(|c| view! { <CredentialRow page=page item=c kind=CredKind::Passkey/> }).collect_view()}
             </ul>
             {move || error.get().filter(|e| e.field_errors().is_empty()).map(|e| view! { <ErrorAlert error=e/> })}
-            <form class="inline-form" on:submit=move |ev| { ev.prevent_default(); add.run(()); } novalidate>
+            <form class="inline-form" method="post" on:submit=move |ev| { ev.prevent_default(); add.run(()); } novalidate>
                 <TextField label="Name for a new passkey" name="name" id="passkey-name" value=name controlled=true
                     on_input=move |v| name.set(v)
                     error=Signal::derive(move || error.get().and_then(|e| message_for(e.field_errors(), "name")))/>
@@ -144,7 +148,7 @@ fn CredentialRow(page: Page, item: Credential, kind: CredKind) -> impl IntoView 
                     // Type-erased (into_any): the nested view type otherwise overflows
                     // the compiler's query depth when `server` builds the page.
                     {view! {
-                        <form class="inline-form" on:submit=save novalidate>
+                        <form class="inline-form" method="post" on:submit=save novalidate>
                             <TextField label="Name" name="name" id=format!("rename-{}", id.get_value()) value=name controlled=true
                                 on_input=move |v| name.set(v)
                                 error=Signal::derive(move || error.get().and_then(|e| message_for(e.field_errors(), "name")))/>
@@ -233,7 +237,8 @@ fn TotpSection(page: Page, items: Vec<Credential>) -> impl IntoView {
                         <img class="qr" src=e.qr_data_uri.clone() alt="QR code for your authenticator app" width="200" height="200"/>
                         <p class="small">"Key: "<code class="secret" data-testid="totp-secret">{e.secret_base32.clone()}</code></p>
                         <details class="small"><summary>"Setup link"</summary><code class="secret" data-testid="totp-uri">{e.otpauth_uri.clone()}</code></details>
-                        <form class="form-grid" on:submit=move |ev| { ev.prevent_default(); finish.run(()); } novalidate>
+                        // POST even though only the app submits it: the code never goes into an address.
+                        <form class="form-grid" method="post" on:submit=move |ev| { ev.prevent_default(); finish.run(()); } novalidate>
                             <TextField label="Name" name="name" id="totp-name" value=name controlled=true
                                 on_input=move |v| name.set(v) error=field("name")/>
                             <TextField label="Code shown in the app" name="code" id="totp-code" inputmode="numeric"

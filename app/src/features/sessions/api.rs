@@ -54,8 +54,10 @@ pub async fn revoke_session(id: String) -> Result<Option<String>, AppError> {
     domain::events::record(&s.ctx.db, auth.user_id, kind, None, None, &client_meta(), now).await?;
     if id == auth.session_id {
         set_cookie(&s.cookie.clear());
+        redirect_plain_form(crate::routes::LOGIN);
         return Ok(Some(crate::routes::LOGIN.to_owned()));
     }
+    redirect_plain_form(&format!("{}?ended=one", crate::routes::SESSIONS));
     Ok(None)
 }
 
@@ -74,6 +76,7 @@ pub async fn revoke_other_sessions() -> Result<u64, AppError> {
         set_cookie(&s.cookie.device().set_for(&remembered, u64::from(domain::devices::REMEMBER_DAYS) * 86_400));
     }
     tracing::info!(event = "session_revoked", user = %auth.user_id, ended = n, "other sessions ended by their owner");
+    redirect_plain_form(&format!("{}?ended={n}", crate::routes::SESSIONS));
     let detail = Some(format!("{n} other sessions"));
     domain::events::record(&s.ctx.db, auth.user_id, domain::events::Kind::SessionRevoked, None, detail, &client_meta(), now).await?;
     Ok(n)

@@ -14,7 +14,8 @@ pub fn SessionsPage() -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
-    let end_others = move |_| {
+    let end_others = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
         busy.set(true);
         notice.set(None);
         leptos::task::spawn_local(async move {
@@ -23,18 +24,15 @@ pub fn SessionsPage() -> impl IntoView {
             match result {
                 Ok(n) => {
                     error.set(None);
-                    notice.set(Some(match n {
-                        0 => "No other sessions were signed in.".to_owned(),
-                        1 => "Signed out of 1 other session.".to_owned(),
-                        n => format!("Signed out of {n} other sessions."),
-                    }));
+                    notice.set(Some(others_message(n)));
                     version.update(|v| *v += 1);
                 }
                 Err(e) => error.set(Some(e)),
             }
         });
     };
-    let end_one = move |id: String, current: bool| {
+    let end_one = move |ev: leptos::ev::SubmitEvent, id: String, current: bool| {
+        ev.prevent_default();
         busy.set(true);
         notice.set(None);
         leptos::task::spawn_local(async move {
@@ -52,12 +50,22 @@ pub fn SessionsPage() -> impl IntoView {
             }
         });
     };
+    // After a plain form post (no JavaScript) the server redirects back here
+    // with `ended=one` or `ended=N` (other sessions).
+    let query = leptos_router::hooks::use_query_map();
+    let ended_without_js = move || {
+        query.read().get("ended").map(|n| match n.as_str() {
+            "one" => "That session was signed out.".to_owned(),
+            n => others_message(n.parse().unwrap_or(0)),
+        })
+    };
+    let revoke_url = <RevokeSession as leptos::server_fn::ServerFn>::url();
+    let others_url = <RevokeOtherSessions as leptos::server_fn::ServerFn>::url();
     view! {
         <Title text="Sessions"/>
         <h1>"Sessions"</h1>
         <p class="muted">"Browsers and devices signed in to your account. Sign out any you do not recognise, then change your password."</p>
-        <noscript><p class="alert alert--info">"Signing sessions out needs JavaScript."</p></noscript>
-        <div class="status-slot">{move || notice.get().map(|m| view! { <Alert kind=AlertKind::Success message=m/> })}</div>
+        <div class="status-slot">{move || notice.get().or_else(ended_without_js).map(|m| view! { <Alert kind=AlertKind::Success message=m/> })}</div>
         {move || error.get().map(|e| view! { <ErrorAlert error=e/> })}
         <Transition fallback=|| view! { <Spinner label="Loading…"/> }>
             {move || Suspend::new(async move {
@@ -82,18 +90,24 @@ pub fn SessionsPage() -> impl IntoView {
                                                     </p>
                                                     <p class="muted small">"Signed in "{s.started.clone()}" with "{s.methods.clone()}</p>
                                                 </div>
-                                                <div class="cred__actions">
-                                                    <button class="button button--danger" type="button" aria-label=label
-                                                        disabled=move || busy.get()
-                                                        on:click=move |_| end_one(id.clone(), current)>"Sign out"</button>
-                                                </div>
+                                                <form class="cred__actions" action=revoke_url method="post"
+                                                    on:submit={
+                                                        let id = id.clone();
+                                                        move |ev| end_one(ev, id.clone(), current)
+                                                    }>
+                                                    <input type="hidden" name="id" value=id.clone()/>
+                                                    <button class="button button--danger" type="submit" aria-label=label
+                                                        disabled=move || busy.get()>"Sign out"</button>
+                                                </form>
                                             </li>
                                         }
                                     }).collect_view()}
                                 </ul>
                                 {(others > 0).then(|| view! {
-                                    <button class="button" type="button" data-testid="sign-out-others"
-                                        disabled=move || busy.get() on:click=end_others>"Sign out everywhere else"</button>
+                                    <form action=others_url method="post" on:submit=end_others>
+                                        <button class="button" type="submit" data-testid="sign-out-others"
+                                            disabled=move || busy.get()>"Sign out everywhere else"</button>
+                                    </form>
                                 })}
                             </section>
                         }.into_any()
@@ -104,4 +118,13 @@ pub fn SessionsPage() -> impl IntoView {
         </Transition>
     }
     .into_any()
+}
+
+/// What the page says after signing out the other sessions.
+fn others_message(n: u64) -> String {
+    match n {
+        0 => "No other sessions were signed in.".to_owned(),
+        1 => "Signed out of 1 other session.".to_owned(),
+        n => format!("Signed out of {n} other sessions."),
+    }
 }
