@@ -4,7 +4,7 @@
 
 import type { Browser, BrowserContext } from '@playwright/test';
 
-import { Latchkey, SecurityPage, VerifyPage, nextUnusedCode, type EnrolledApp } from '../support/app';
+import { Latchkey, SecurityPage, VerifyPage, nextUnusedCode, totpCode, totpStep, type EnrolledApp } from '../support/app';
 import { expect, test, type Account, type RunningServer } from '../support/fixtures';
 import { installHydrationProbe } from '../support/hydration';
 import { createAccount, startServer } from '../support/server';
@@ -13,12 +13,12 @@ const CONSOLE_NEEDS_JS = 'the console is an interactive app: its changes need Ja
 const DISABLED = 'My Account has been disabled by the administrator.';
 
 /** A server of this test's own, and browser contexts on it, all closed at the end. */
-async function ownServer<T>(browser: Browser, run: (s: { server: RunningServer; newBrowser: () => Promise<Latchkey> }) => Promise<T>) {
+async function ownServer<T>(browser: Browser, run: (s: { server: RunningServer; newBrowser: (js?: boolean) => Promise<Latchkey> }) => Promise<T>) {
   const server = await startServer('admin');
   const contexts: BrowserContext[] = [];
   const errors: string[] = [];
-  const newBrowser = async () => {
-    const context = await browser.newContext({ baseURL: server.url, javaScriptEnabled: true, locale: 'en-GB', timezoneId: 'UTC' });
+  const newBrowser = async (js = true) => {
+    const context = await browser.newContext({ baseURL: server.url, javaScriptEnabled: js, locale: 'en-GB', timezoneId: 'UTC' });
     contexts.push(context);
     await installHydrationProbe(context);
     const page = await context.newPage();
@@ -26,7 +26,7 @@ async function ownServer<T>(browser: Browser, run: (s: { server: RunningServer; 
     page.on('console', (m) => {
       if (m.type() === 'error' && /panicked|RuntimeError|hydration/i.test(m.text())) errors.push(m.text());
     });
-    return new Latchkey(page, true);
+    return new Latchkey(page, js);
   };
   try {
     const result = await run({ server, newBrowser });
@@ -59,6 +59,28 @@ async function signInWithTwoFactors(admin: Latchkey, account: Account): Promise<
   return app;
 }
 
+/**
+ * Adds an authenticator app to `account` over HTTP, as a script would (adding
+ * one in the page needs JavaScript); returns its key.
+ */
+async function enrolTotpOverHttp(base: string, account: Account): Promise<string> {
+  const post = async (path: string, form: Record<string, string>, cookie = '') => {
+    const r = await fetch(base + path, {
+      method: 'POST',
+      headers: { Origin: base, 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie },
+      body: new URLSearchParams(form).toString(),
+    });
+    expect(r.status, `${path}: ${await r.clone().text()}`).toBe(200);
+    return r;
+  };
+  const login = await post('/api/auth/login', { identifier: account.username, password: account.password });
+  const cookie = (login.headers.get('set-cookie') ?? '').match(/latchkey_session=[^;]+/)?.[0] ?? '';
+  const started = await (await post('/api/security/totp_start', {}, cookie)).json();
+  const step = totpStep();
+  await post('/api/security/totp_finish', { ceremony: started.ceremony, code: totpCode(started.secret_base32, step), name: 'Script' }, cookie);
+  return started.secret_base32;
+}
+
 /** Opens the console's My Account page from the account shell's "Console" link, on `tab`. */
 async function openMyAccountSettings(admin: Latchkey, tab: 'General' | 'Login Flow' | 'Danger Zone') {
   await admin.page.getByTestId('console-link').click();
@@ -82,6 +104,31 @@ async function flipPortal(admin: Latchkey, action: 'Disable' | 'Enable') {
 }
 
 test.describe('Admin console', () => {
+  // Checks the Danger Zone with JavaScript off: the switch is a plain form confirmed with
+  // a required checkbox; it disables My Account and enables it again, saying who did it.
+  // Threat: an administrator unable to switch My Account off during an incident.
+  test('the Danger Zone works without JavaScript', async ({ browser, js }) => {
+    test.skip(!js, 'runs once: it opens a browser context of its own with JavaScript off');
+    await ownServer(browser, async ({ server, newBrowser }) => {
+      const adminAccount = createAccount(server, { prefix: 'root', admin: true });
+      const secret = await enrolTotpOverHttp(server.url, adminAccount);
+      const admin = await newBrowser(false);
+      await admin.signIn(adminAccount, { expectPath: '/login/verify' });
+      await new VerifyPage(admin).submitTotp(totpCode(secret, totpStep() + 1));
+      await admin.arrivedAt('/myaccount');
+      await admin.open('/admin/applications/myaccount?tab=danger-zone');
+      const form = admin.page.getByTestId('switch-form');
+      await form.getByLabel('Yes, disable My Account for everyone now').check();
+      await admin.submit(form.getByRole('button', { name: 'Disable My Account' }));
+      await expect(admin.status('My Account is disabled.')).toBeVisible();
+      await expect(admin.page.getByTestId('switched')).toContainText(`Disabled by ${adminAccount.username}`);
+      await form.getByLabel('Yes, enable My Account for everyone now').check();
+      await admin.submit(form.getByRole('button', { name: 'Enable My Account' }));
+      await expect(admin.status('My Account is enabled.')).toBeVisible();
+      await expect(admin.page.getByTestId('switched')).toContainText(`Enabled by ${adminAccount.username}`);
+    });
+  });
+
   // Checks the Danger Zone: an admin disables My Account after a confirmation dialog;
   // a person signed in in a second browser sees, on their next page, that the portal
   // is disabled by the administrator (HTTP 403), while the admin still has the console;

@@ -119,6 +119,8 @@ pub async fn set_my_account_enabled(enabled: bool) -> Result<MyAccountApp, AppEr
     let (s, auth) = server::admin_with_recent_proof().await?;
     domain::apps::set_my_account_enabled(&s.ctx.db, enabled, auth.user_id, s.ctx.now()).await?;
     server::audit(&s, &auth, format!("My Account {}", if enabled { "enabled" } else { "disabled" })).await?;
+    let back = format!("{}/myaccount?tab=danger-zone&switched={}", crate::routes::ADMIN_APPLICATIONS, if enabled { "on" } else { "off" });
+    crate::ssr::redirect_plain_form(&back);
     server::my_account_app(&s, &auth).await
 }
 

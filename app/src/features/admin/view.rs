@@ -236,9 +236,19 @@ fn DangerZoneTab(console: Console, app: RwSignal<MyAccountApp>) -> impl IntoView
     // The state the administrator asked for, while the dialog is open.
     let asked = RwSignal::new(None::<bool>);
     let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
-    let notice = RwSignal::new(None::<String>);
+    let url = <SetMyAccountEnabled as leptos::server_fn::ServerFn>::url();
+    // Without JavaScript: a refused switch comes back in the redirect, a
+    // done one as `switched=…`.
+    let error = RwSignal::new(crate::components::plain_form_error(url)());
+    let query = use_query_map();
+    let done_without_js = query.with_untracked(|q| match q.get_str("switched") {
+        Some("on") => Some("My Account is enabled.".to_owned()),
+        Some("off") => Some("My Account is disabled.".to_owned()),
+        _ => None,
+    });
+    let notice = RwSignal::new(done_without_js);
     let enabled = move || app.read().app.enabled;
+    let js = crate::components::hydrated();
     let open = move |ev: leptos::ev::MouseEvent| {
         // The switch only moves once the change is saved.
         ev.prevent_default();
@@ -274,7 +284,6 @@ fn DangerZoneTab(console: Console, app: RwSignal<MyAccountApp>) -> impl IntoView
     view! {
         <div class="card danger-zone">
             <h2>"Danger Zone"</h2>
-            <noscript><p class="alert alert--info">"Changing this needs JavaScript."</p></noscript>
             <div class="status-slot">{move || notice.get().map(|m| view! { <Alert kind=AlertKind::Success message=m/> })}</div>
             {move || error.get().map(|e| view! { <ErrorAlert error=e/> })}
             <div class="danger-row">
@@ -289,9 +298,27 @@ fn DangerZoneTab(console: Console, app: RwSignal<MyAccountApp>) -> impl IntoView
                             "{} by {} on {}.", if enabled() { "Enabled" } else { "Disabled" }, c.by, c.at))}
                     </p>
                 </div>
+                // Without JavaScript (and until the app runs): a plain form,
+                // confirmed with a required checkbox instead of the dialog.
+                <Show when=move || !js.get()>
+                    <form action=url method="post" class="danger-form" data-testid="switch-form">
+                        <input type="hidden" name="enabled" value=move || (!enabled()).to_string()/>
+                        <label class="check">
+                            <input type="checkbox" name="confirm" value="yes" required=true/>
+                            {move || if enabled() {
+                                " Yes, disable My Account for everyone now"
+                            } else {
+                                " Yes, enable My Account for everyone now"
+                            }}
+                        </label>
+                        <button class="button button--danger" type="submit">
+                            {move || if enabled() { "Disable My Account" } else { "Enable My Account" }}
+                        </button>
+                    </form>
+                </Show>
                 // Named "Disable application" (checked: disabled); the state
                 // word beside it is for sighted people, the switch says it too.
-                <label class="switch">
+                <label class="switch" hidden=move || !js.get()>
                     <input type="checkbox" role="switch" data-testid="disable-switch" aria-labelledby="disable-title"
                         prop:checked=move || !enabled() disabled=move || busy.get() on:click=open/>
                     <span class="switch__track" aria-hidden="true"></span>
