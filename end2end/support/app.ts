@@ -229,6 +229,28 @@ export function nextUnusedCode(app: EnrolledApp): string {
   return totpCode(app.secret, Math.max(app.enrolStep + 1, totpStep()));
 }
 
+/**
+ * Adds an authenticator app to `account` over HTTP, as a script would (adding
+ * one in the page needs JavaScript); returns its key.
+ */
+export async function enrolTotpOverHttp(base: string, account: Pick<Account, 'username' | 'password'>): Promise<string> {
+  const post = async (path: string, form: Record<string, string>, cookie = '') => {
+    const r = await fetch(base + path, {
+      method: 'POST',
+      headers: { Origin: base, 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie },
+      body: new URLSearchParams(form).toString(),
+    });
+    expect(r.status, `${path}: ${await r.clone().text()}`).toBe(200);
+    return r;
+  };
+  const login = await post('/api/auth/login', { identifier: account.username, password: account.password });
+  const cookie = (login.headers.get('set-cookie') ?? '').match(/latchkey_session=[^;]+/)?.[0] ?? '';
+  const started = await (await post('/api/security/totp_start', {}, cookie)).json();
+  const step = totpStep();
+  await post('/api/security/totp_finish', { ceremony: started.ceremony, code: totpCode(started.secret_base32, step), name: 'Script' }, cookie);
+  return started.secret_base32;
+}
+
 /** The `/myaccount/security` page: its sections and the actions on them (they need JavaScript). */
 export class SecurityPage {
   constructor(readonly app: Latchkey) {}

@@ -4,7 +4,7 @@
 
 import type { Browser, BrowserContext } from '@playwright/test';
 
-import { Latchkey, SecurityPage, VerifyPage, nextUnusedCode, totpCode, totpStep, type EnrolledApp } from '../support/app';
+import { Latchkey, SecurityPage, VerifyPage, enrolTotpOverHttp, nextUnusedCode, totpCode, totpStep, type EnrolledApp } from '../support/app';
 import { expect, test, type Account, type RunningServer } from '../support/fixtures';
 import { installHydrationProbe } from '../support/hydration';
 import { createAccount, startServer } from '../support/server';
@@ -57,28 +57,6 @@ async function signInWithTwoFactors(admin: Latchkey, account: Account): Promise<
   await admin.arrivedAt('/myaccount');
   await expect(admin.page.getByTestId('needs-two-factors')).toHaveCount(0);
   return app;
-}
-
-/**
- * Adds an authenticator app to `account` over HTTP, as a script would (adding
- * one in the page needs JavaScript); returns its key.
- */
-async function enrolTotpOverHttp(base: string, account: Account): Promise<string> {
-  const post = async (path: string, form: Record<string, string>, cookie = '') => {
-    const r = await fetch(base + path, {
-      method: 'POST',
-      headers: { Origin: base, 'Content-Type': 'application/x-www-form-urlencoded', Cookie: cookie },
-      body: new URLSearchParams(form).toString(),
-    });
-    expect(r.status, `${path}: ${await r.clone().text()}`).toBe(200);
-    return r;
-  };
-  const login = await post('/api/auth/login', { identifier: account.username, password: account.password });
-  const cookie = (login.headers.get('set-cookie') ?? '').match(/latchkey_session=[^;]+/)?.[0] ?? '';
-  const started = await (await post('/api/security/totp_start', {}, cookie)).json();
-  const step = totpStep();
-  await post('/api/security/totp_finish', { ceremony: started.ceremony, code: totpCode(started.secret_base32, step), name: 'Script' }, cookie);
-  return started.secret_base32;
 }
 
 /** Opens the console's My Account page from the account shell's "Console" link, on `tab`. */

@@ -5,6 +5,7 @@ import type { Browser } from '@playwright/test';
 import {
   Latchkey,
   SecurityPage,
+  enrolTotpOverHttp,
   VerifyPage,
   VirtualAuthenticator,
   holdPasskeyAutofill,
@@ -255,5 +256,29 @@ test.describe('Sign-in page: passkey button', () => {
       await expect(page.locator('noscript p')).toHaveText('Signing in with a passkey needs JavaScript.');
       await expect(page.locator('noscript p')).toBeVisible();
     }
+  });
+});
+
+test.describe('Security without JavaScript', () => {
+  // Checks that an authenticator app (added over HTTP: adding one in the page needs
+  // JavaScript) is renamed and removed with plain forms: the removal is confirmed with a
+  // required checkbox, and each post comes back to Security saying what happened.
+  // Threat: a person unable to remove a lost phone's authenticator app without JavaScript.
+  test('an authenticator app is renamed and removed with plain forms', async ({ app, account, server, page, js }) => {
+    test.skip(js, 'checks the plain forms, shown only with JavaScript off');
+    const secret = await enrolTotpOverHttp(server.url, account);
+    await app.signIn(account, { expectPath: '/login/verify' });
+    await new VerifyPage(app).submitTotp(totpCode(secret, totpStep() + 1));
+    await app.arrivedAt('/myaccount');
+    const security = new SecurityPage(app);
+    await security.open();
+    await page.getByLabel('New name for Script').fill('Work phone');
+    await app.submit(security.totp.getByRole('button', { name: 'Rename' }));
+    await expect(app.status('Renamed.')).toBeVisible();
+    await expect(security.credential(security.totp, 'Work phone')).toBeVisible();
+    await security.totp.getByLabel('Yes, remove this authenticator app').check();
+    await app.submit(security.totp.getByRole('button', { name: 'Remove' }));
+    await expect(app.status('Removed.')).toBeVisible();
+    await expect(security.totp.getByTestId('credential')).toHaveCount(0);
   });
 });

@@ -149,6 +149,7 @@ pub async fn rename_totp(id: String, name: String) -> Result<(), AppError> {
     let (auth, s) = require_account_user().await?;
     let name = crate::validation::validate_credential_name(&name).map_err(|e| AppError::Invalid(vec![e]))?;
     domain::totp::rename(&s.ctx.db, auth.user_id, parse_id(&id)?, &name).await?;
+    crate::ssr::redirect_plain_form(&format!("{}?done=renamed", crate::routes::SECURITY));
     Ok(())
 }
 
@@ -158,6 +159,7 @@ pub async fn rename_totp(id: String, name: String) -> Result<(), AppError> {
 pub async fn remove_totp(id: String) -> Result<(), AppError> {
     let (s, _, user) = recent_proof().await?;
     domain::totp::remove(&s.ctx, &user, parse_id(&id)?, &crate::ssr::client_meta()).await?;
+    crate::ssr::redirect_plain_form(&format!("{}?done=removed", crate::routes::SECURITY));
     Ok(())
 }
 
@@ -199,6 +201,7 @@ pub async fn rename_passkey(id: String, name: String) -> Result<(), AppError> {
     let (auth, s) = require_account_user().await?;
     let name = crate::validation::validate_credential_name(&name).map_err(|e| AppError::Invalid(vec![e]))?;
     domain::passkeys::rename(&s.ctx.db, auth.user_id, parse_id(&id)?, &name).await?;
+    crate::ssr::redirect_plain_form(&format!("{}?done=renamed", crate::routes::SECURITY));
     Ok(())
 }
 
@@ -208,5 +211,6 @@ pub async fn rename_passkey(id: String, name: String) -> Result<(), AppError> {
 pub async fn remove_passkey(id: String) -> Result<(), AppError> {
     let (s, _, user) = recent_proof().await?;
     domain::passkeys::remove(&s.ctx, &user, parse_id(&id)?, &crate::ssr::client_meta()).await?;
+    crate::ssr::redirect_plain_form(&format!("{}?done=removed", crate::routes::SECURITY));
     Ok(())
 }

@@ -18,13 +18,32 @@ pub fn SecurityPage() -> impl IntoView {
     // After a plain form post (no JavaScript) the server redirects here with
     // `password_changed=N` (other sessions signed out).
     let query = leptos_router::hooks::use_query_map();
-    let changed = move || query.read().get("password_changed").and_then(|n| n.parse::<u64>().ok()).map(changed_message);
+    let changed = move || {
+        query.with(|q| {
+            q.get_str("password_changed").and_then(|n| n.parse::<u64>().ok()).map(changed_message).or_else(|| match q.get_str("done") {
+                Some("renamed") => Some("Renamed.".to_owned()),
+                Some("removed") => Some("Removed.".to_owned()),
+                _ => None,
+            })
+        })
+    };
+    // A refused plain post (e.g. removing the last method a flow needs) comes back here.
+    let plain_error = {
+        let urls = [
+            <RenamePasskey as leptos::server_fn::ServerFn>::url(),
+            <RemovePasskey as leptos::server_fn::ServerFn>::url(),
+            <RenameTotp as leptos::server_fn::ServerFn>::url(),
+            <RemoveTotp as leptos::server_fn::ServerFn>::url(),
+        ];
+        urls.into_iter().find_map(|u| crate::components::plain_form_error(u)())
+    };
     view! {
         <Title text="Security"/>
         <h1>"Security"</h1>
         <p class="muted">"How you sign in, and what happened on your account lately."</p>
-        <noscript><p class="alert alert--info">"Adding or removing passkeys, apps and codes needs JavaScript."</p></noscript>
+        <noscript><p class="alert alert--info">"Adding passkeys and authenticator apps, and generating backup codes, needs JavaScript. Renaming and removing them works without it."</p></noscript>
         <div class="status-slot">{move || page.notice.get().or_else(changed).map(|m| view! { <Alert kind=AlertKind::Success message=m/> })}</div>
+        {plain_error.map(|e| view! { <ErrorAlert error=e/> })}
         <Transition fallback=|| view! { <Spinner label="Loading…"/> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -138,6 +157,15 @@ fn CredentialRow(page: Page, item: Credential, kind: CredKind) -> impl IntoView 
         });
     });
     let what = if kind == CredKind::Passkey { "passkey" } else { "authenticator app" };
+    // Without JavaScript (and until the app runs): plain forms instead of
+    // the inline editor and the confirmation buttons.
+    let js = crate::components::hydrated();
+    let (rename_url, remove_url) = match kind {
+        CredKind::Passkey => (<RenamePasskey as leptos::server_fn::ServerFn>::url(), <RemovePasskey as leptos::server_fn::ServerFn>::url()),
+        CredKind::Totp => (<RenameTotp as leptos::server_fn::ServerFn>::url(), <RemoveTotp as leptos::server_fn::ServerFn>::url()),
+    };
+    let plain_id = item.id.clone();
+    let plain_name = item.name.clone();
     view! {
         <li class="cred" data-testid="credential">
             <div class="cred__main">
@@ -164,7 +192,26 @@ fn CredentialRow(page: Page, item: Credential, kind: CredKind) -> impl IntoView 
                 {move || error.get().filter(|e| e.field_errors().is_empty()).map(|e| view! { <ErrorAlert error=e/> })}
             </div>
             <div class="cred__actions">
-                <Show when=move || !editing.get() && !confirming.get()>
+                <Show when=move || !js.get()>
+                    // Type-erased (into_any), like the rename form above.
+                    {
+                        let (plain_id, plain_name) = (plain_id.clone(), plain_name.clone());
+                        view! {
+                    <form class="inline-form" action=rename_url method="post">
+                        <input type="hidden" name="id" value=plain_id.clone()/>
+                        <label class="sr-only" for=format!("plain-rename-{}", plain_id)>{format!("New name for {plain_name}")}</label>
+                        <input class="field__input" type="text" name="name" id=format!("plain-rename-{}", plain_id) value=plain_name.clone() maxlength="64"/>
+                        <button class="button button--quiet" type="submit">"Rename"</button>
+                    </form>
+                    <form class="inline-form" action=remove_url method="post">
+                        <input type="hidden" name="id" value=plain_id.clone()/>
+                        <label class="check"><input type="checkbox" name="confirm" value="yes" required=true/>{format!(" Yes, remove this {what}")}</label>
+                        <button class="button button--danger" type="submit">"Remove"</button>
+                    </form>
+                        }.into_any()
+                    }
+                </Show>
+                <Show when=move || js.get() && !editing.get() && !confirming.get()>
                     <button class="button button--quiet" type="button" on:click=move |_| editing.set(true)>"Rename"</button>
                     <button class="button button--danger" type="button" on:click=move |_| confirming.set(true)>"Remove"</button>
                 </Show>
