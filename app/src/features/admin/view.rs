@@ -154,6 +154,15 @@ pub struct Console {
 #[component]
 pub fn MyAccountAppPage() -> impl IntoView {
     let query = use_query_map();
+    // What a plain form post of the Danger Zone (no JavaScript) came back
+    // with. Read here, before anything awaits: context (the query) is not
+    // reachable from components created after an `.await` on the server.
+    let switch_error = StoredValue::new(crate::components::plain_form_error(<SetMyAccountEnabled as leptos::server_fn::ServerFn>::url())());
+    let switched = StoredValue::new(query.with_untracked(|q| match q.get_str("switched") {
+        Some("on") => Some("My Account is enabled.".to_owned()),
+        Some("off") => Some("My Account is disabled.".to_owned()),
+        _ => None,
+    }));
     let tab = Memo::new(move |_| {
         let q = query.read().get("tab").unwrap_or_default();
         Tab::ALL.into_iter().find(|t| t.slug() == q).unwrap_or(Tab::General)
@@ -201,7 +210,7 @@ pub fn MyAccountAppPage() -> impl IntoView {
                                 <LoginFlowTab console=console info=flow/>
                             </section>
                             <section id="panel-danger-zone" data-testid="panel-danger-zone" hidden=move || tab.get() != Tab::DangerZone>
-                                <DangerZoneTab console=console app=app/>
+                                <DangerZoneTab console=console app=app switch_error=switch_error.get_value() switched=switched.get_value()/>
                             </section>
                         }.into_any()
                     }
@@ -231,22 +240,21 @@ fn GeneralTab(app: RwSignal<MyAccountApp>) -> impl IntoView {
 
 /// Enable or disable My Account, after a confirmation dialog.
 #[component]
-fn DangerZoneTab(console: Console, app: RwSignal<MyAccountApp>) -> impl IntoView {
+fn DangerZoneTab(
+    console: Console,
+    app: RwSignal<MyAccountApp>,
+    /// A refused plain form post, brought back by the redirect.
+    switch_error: Option<AppError>,
+    /// The result of a plain form post, brought back by the redirect.
+    switched: Option<String>,
+) -> impl IntoView {
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     // The state the administrator asked for, while the dialog is open.
     let asked = RwSignal::new(None::<bool>);
     let busy = RwSignal::new(false);
     let url = <SetMyAccountEnabled as leptos::server_fn::ServerFn>::url();
-    // Without JavaScript: a refused switch comes back in the redirect, a
-    // done one as `switched=…`.
-    let error = RwSignal::new(crate::components::plain_form_error(url)());
-    let query = use_query_map();
-    let done_without_js = query.with_untracked(|q| match q.get_str("switched") {
-        Some("on") => Some("My Account is enabled.".to_owned()),
-        Some("off") => Some("My Account is disabled.".to_owned()),
-        _ => None,
-    });
-    let notice = RwSignal::new(done_without_js);
+    let error = RwSignal::new(switch_error);
+    let notice = RwSignal::new(switched);
     let enabled = move || app.read().app.enabled;
     let js = crate::components::hydrated();
     let open = move |ev: leptos::ev::MouseEvent| {

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use super::api::{ChangePassword, change_password, password_strength};
 use super::{StrengthView, strength_label};
-use crate::components::{ErrorAlert, TextField, plain_form_error};
+use crate::components::{ErrorAlert, TextField};
 use crate::error::message_for;
 use crate::validation::{password_policy_hint, validate_new_password};
 
@@ -19,16 +19,18 @@ pub fn strength_of(password: RwSignal<String>) -> RwSignal<Option<StrengthView>>
             strength.set(None);
             return;
         }
+        // The section may be gone by the time the timer fires or the answer
+        // comes (e.g. rebuilt after a change): then nothing is done.
         set_timeout(
             move || {
-                if asked.get_value() != this {
+                if asked.try_get_value() != Some(this) {
                     return;
                 }
                 leptos::task::spawn_local(async move {
                     if let Ok(s) = password_strength(pw).await
-                        && asked.get_value() == this
+                        && asked.try_get_value() == Some(this)
                     {
-                        strength.set(Some(s));
+                        strength.try_set(Some(s));
                     }
                 });
             },
@@ -69,7 +71,12 @@ pub fn changed_message(ended: u64) -> String {
 /// with `password_changed=N`, or with the error), and secrets never travel
 /// in an address.
 #[component]
-pub fn ChangePasswordSection(min: usize, on_changed: Callback<String>) -> impl IntoView {
+pub fn ChangePasswordSection(
+    min: usize,
+    on_changed: Callback<String>,
+    /// A refused plain form post (no JavaScript), brought back by the redirect.
+    initial_error: Option<crate::error::AppError>,
+) -> impl IntoView {
     let url = <ChangePassword as leptos::server_fn::ServerFn>::url();
     let current = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -77,8 +84,7 @@ pub fn ChangePasswordSection(min: usize, on_changed: Callback<String>) -> impl I
     let others = RwSignal::new(true);
     let touched = RwSignal::new(false);
     let busy = RwSignal::new(false);
-    // Without JavaScript, a refused change comes back in the redirect.
-    let error = RwSignal::new(plain_form_error(url)());
+    let error = RwSignal::new(initial_error);
     let strength = strength_of(password);
     let live = Memo::new(move |_| validate_new_password(&password.get(), &confirm.get(), min));
     let field = move |f: &'static str| {

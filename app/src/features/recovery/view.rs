@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 use super::api::*;
 use super::types::*;
 use crate::components::{Alert, AlertKind, ErrorAlert, SelectField, Spinner, TextField, hard_navigate, plain_form_error};
-use crate::error::message_for;
+use crate::error::{AppError, message_for};
 use crate::features::auth::view::{action_field_error, action_form_error};
 use crate::features::reauth::view::{Page, ReauthPanel, retryable};
 use crate::routes;
@@ -16,6 +16,16 @@ use crate::validation::{password_policy_hint, validate_email, validate_new_passw
 pub fn RecoveryPage() -> impl IntoView {
     let page = Page::new();
     let data = Resource::new(move || page.version.get(), |_| get_recovery());
+    // Refused plain form posts (no JavaScript), read before anything awaits.
+    let url = |u: &'static str| plain_form_error(u)();
+    let email_error = StoredValue::new(
+        url(<SetRecoveryEmail as leptos::server_fn::ServerFn>::url())
+            .or_else(|| url(<RemoveRecoveryEmail as leptos::server_fn::ServerFn>::url())),
+    );
+    let questions_error = StoredValue::new(
+        url(<SetSecurityQuestions as leptos::server_fn::ServerFn>::url())
+            .or_else(|| url(<RemoveSecurityQuestions as leptos::server_fn::ServerFn>::url())),
+    );
     // After a plain form post (no JavaScript) the server redirects here with `done=…`.
     let query = use_query_map();
     let done_without_js = move || {
@@ -37,8 +47,9 @@ pub fn RecoveryPage() -> impl IntoView {
                 match data.await {
                     Ok(r) => view! {
                         <ReauthPanel retry=page.retry options=r.reauth.clone()/>
-                        <RecoveryEmailSection page=page email=r.recovery_email.clone() verified=r.recovery_email_verified/>
-                        <QuestionsSection page=page current=r.questions.clone()/>
+                        <RecoveryEmailSection page=page email=r.recovery_email.clone() verified=r.recovery_email_verified
+                            initial_error=email_error.get_value()/>
+                        <QuestionsSection page=page current=r.questions.clone() initial_error=questions_error.get_value()/>
                     }.into_any(),
                     Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
                 }
@@ -48,11 +59,11 @@ pub fn RecoveryPage() -> impl IntoView {
 }
 
 #[component]
-fn RecoveryEmailSection(page: Page, email: Option<String>, verified: bool) -> impl IntoView {
+fn RecoveryEmailSection(page: Page, email: Option<String>, verified: bool, initial_error: Option<AppError>) -> impl IntoView {
     let set_url = <SetRecoveryEmail as leptos::server_fn::ServerFn>::url();
     let remove_url = <RemoveRecoveryEmail as leptos::server_fn::ServerFn>::url();
     let value = RwSignal::new(String::new());
-    let error = RwSignal::new(plain_form_error(set_url)().or_else(plain_form_error(remove_url)));
+    let error = RwSignal::new(initial_error);
     let busy = RwSignal::new(false);
     let touched = RwSignal::new(false);
     let save = retryable(move |this| {
@@ -121,11 +132,11 @@ fn RecoveryEmailSection(page: Page, email: Option<String>, verified: bool) -> im
 }
 
 #[component]
-fn QuestionsSection(page: Page, current: Vec<Question>) -> impl IntoView {
+fn QuestionsSection(page: Page, current: Vec<Question>, initial_error: Option<AppError>) -> impl IntoView {
     let set_url = <SetSecurityQuestions as leptos::server_fn::ServerFn>::url();
     let remove_url = <RemoveSecurityQuestions as leptos::server_fn::ServerFn>::url();
     let form = RwSignal::new(QuestionsForm::default());
-    let error = RwSignal::new(plain_form_error(set_url)().or_else(plain_form_error(remove_url)));
+    let error = RwSignal::new(initial_error);
     let busy = RwSignal::new(false);
     let touched = RwSignal::new(Vec::<&'static str>::new());
     let touch = move |f: &'static str| {

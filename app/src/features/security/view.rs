@@ -27,6 +27,10 @@ pub fn SecurityPage() -> impl IntoView {
             })
         })
     };
+    // Read before anything awaits (context is not reachable after an `.await`).
+    let password_error = StoredValue::new(crate::components::plain_form_error(
+        <super::super::password::api::ChangePassword as leptos::server_fn::ServerFn>::url(),
+    )());
     // A refused plain post (e.g. removing the last method a flow needs) comes back here.
     let plain_error = {
         let urls = [
@@ -49,7 +53,7 @@ pub fn SecurityPage() -> impl IntoView {
                 match data.await {
                     Ok(sec) => view! {
                         <ReauthPanel retry=page.retry options=sec.reauth.clone()/>
-                        <ChangePasswordSection min=sec.password_min_length
+                        <ChangePasswordSection min=sec.password_min_length initial_error=password_error.get_value()
                             on_changed=Callback::new(move |m| page.done(m))/>
                         <PasskeysSection page=page items=sec.passkeys.clone()/>
                         <TotpSection page=page items=sec.totp.clone()/>
