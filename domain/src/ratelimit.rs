@@ -67,9 +67,9 @@ impl Shared {
     /// One statement, outside any transaction of the caller's: the attempt
     /// counts even when what it guards then fails and rolls back.
     pub async fn check(&self, db: &impl ConnectionTrait, key: &str, now: DateTime<Utc>) -> Result<()> {
-        let key = crate::crypto::hash_token(&format!("{}:{key}", self.name));
+        let key = self.stored_key(key);
         let now_ms = now.timestamp_millis();
-        let per_ms = i64::try_from(self.per.as_millis()).unwrap_or(i64::MAX / 4).max(1);
+        let per_ms = self.per_ms();
         let window_ms = per_ms.saturating_mul(i64::from(self.burst.max(1)));
         // The conflict branch only updates (and RETURNING only yields a row)
         // when the attempt is allowed; a new key always is (burst >= 1).
@@ -99,11 +99,19 @@ impl Shared {
 }
 
 impl Shared {
+    /// The row key of `key`: namespaced by the limit, stored only as a hash.
+    fn stored_key(&self, key: &str) -> String {
+        crate::crypto::hash_token(&format!("{}:{key}", self.name))
+    }
+
+    fn per_ms(&self) -> i64 {
+        i64::try_from(self.per.as_millis()).unwrap_or(i64::MAX / 4).max(1)
+    }
+
     /// Gives back one attempt taken for `key` (it turned out not to count:
     /// a success, or an attempt refused by another rule).
     pub async fn refund(&self, db: &impl ConnectionTrait, key: &str) -> Result<()> {
-        let key = crate::crypto::hash_token(&format!("{}:{key}", self.name));
-        let per_ms = i64::try_from(self.per.as_millis()).unwrap_or(i64::MAX / 4).max(1);
+        let (key, per_ms) = (self.stored_key(key), self.per_ms());
         let backend = db.get_database_backend();
         let sql = placeholders(backend, "UPDATE rate_limits SET tat = tat - $2 WHERE key = $1");
         db.execute_raw(Statement::from_sql_and_values(backend, sql, [key.into(), per_ms.into()])).await?;

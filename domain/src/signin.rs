@@ -772,14 +772,20 @@ mod tests {
     }
     crate::db_test!(another_persons_passkey_is_refused_as_a_second_step);
 
+    /// Saves the shipped flow with step 2 (authenticator app or backup code)
+    /// asked only from browsers not seen before.
+    async fn ask_the_app_only_on_new_devices(ctx: &Ctx, now: DateTime<Utc>) {
+        let mut flow = Flow::default_my_account();
+        flow.steps[1].when = proto::flow::Condition::IfNewDevice;
+        flows::save(&ctx.db, flows::MY_ACCOUNT, &flow, None, now).await.unwrap();
+    }
+
     async fn a_new_device_rule_asks_only_unknown_browsers(t: TestDb) {
         let ctx = t.ctx();
         let user = testing::user(&ctx, "alice", false).await;
         let now = testing::t0();
         let secret = enrol_totp(&ctx, &user, now).await;
-        let mut flow = Flow::default_my_account();
-        flow.steps[1].when = proto::flow::Condition::IfNewDevice;
-        flows::save(&ctx.db, flows::MY_ACCOUNT, &flow, None, now).await.unwrap();
+        ask_the_app_only_on_new_devices(&ctx, now).await;
         let later = now + chrono::Duration::seconds(30);
         let (token, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await.unwrap());
         let code = totp::code_at(&secret, later).unwrap();
@@ -826,9 +832,7 @@ mod tests {
         let now = testing::t0();
         let secret = enrol_totp(&ctx, &user, now).await;
         // A flow that asks for the app only on new devices, from a known one.
-        let mut flow = Flow::default_my_account();
-        flow.steps[1].when = proto::flow::Condition::IfNewDevice;
-        flows::save(&ctx.db, flows::MY_ACCOUNT, &flow, None, now).await.unwrap();
+        ask_the_app_only_on_new_devices(&ctx, now).await;
         let later = now + chrono::Duration::seconds(60);
         reset_by_mail(&ctx, "alice", later).await;
         let device = Device { known_cookie: Some(crate::devices::remember(&ctx.db, None, user.id, later).await.unwrap()) };

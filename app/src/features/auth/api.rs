@@ -60,9 +60,7 @@ async fn finish_step(s: &crate::ssr::Services, outcome: domain::signin::Outcome,
         domain::signin::Outcome::Complete(signed_in) => {
             set_cookie(&s.cookie.set(&signed_in.session.token));
             set_cookie(&s.cookie.partial().clear());
-            let known = read_cookie(s.cookie.device());
-            let remembered = domain::devices::remember(&s.ctx.db, known.as_deref(), signed_in.user.id, s.ctx.now()).await?;
-            set_cookie(&s.cookie.device().set_for(&remembered, u64::from(domain::devices::REMEMBER_DAYS) * 86_400));
+            remember_this_browser(s, signed_in.user.id).await?;
             tracing::info!(user = %signed_in.user.id, session = %signed_in.session.id, "signed in");
             crate::routes::safe_next(next)
         }
@@ -74,6 +72,17 @@ async fn finish_step(s: &crate::ssr::Services, outcome: domain::signin::Outcome,
     };
     redirect_plain_form(&target);
     Ok(target)
+}
+
+/// Remembers this browser for `user_id` (the flow's "new device" rule):
+/// a fresh known-device token, kept in the browser's cookie with the others.
+#[cfg(feature = "ssr")]
+pub(crate) async fn remember_this_browser(s: &crate::ssr::Services, user_id: uuid::Uuid) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let known = read_cookie(s.cookie.device());
+    let remembered = domain::devices::remember(&s.ctx.db, known.as_deref(), user_id, s.ctx.now()).await?;
+    set_cookie(&s.cookie.device().set_for(&remembered, u64::from(domain::devices::REMEMBER_DAYS) * 86_400));
+    Ok(())
 }
 
 #[cfg(feature = "ssr")]

@@ -72,8 +72,7 @@ pub async fn revoke_other_sessions() -> Result<u64, AppError> {
     // Every other browser becomes a new device again; this one stays known.
     domain::devices::forget_all(&s.ctx.db, auth.user_id).await?;
     if read_cookie(s.cookie.device()).is_some() {
-        let remembered = domain::devices::remember(&s.ctx.db, read_cookie(s.cookie.device()).as_deref(), auth.user_id, now).await?;
-        set_cookie(&s.cookie.device().set_for(&remembered, u64::from(domain::devices::REMEMBER_DAYS) * 86_400));
+        crate::features::auth::api::remember_this_browser(&s, auth.user_id).await?;
     }
     tracing::info!(event = "session_revoked", user = %auth.user_id, ended = n, "other sessions ended by their owner");
     redirect_plain_form(&format!("{}?ended={n}", crate::routes::SESSIONS));
