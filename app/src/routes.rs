@@ -38,6 +38,26 @@ pub fn is_local_path(p: &str) -> bool {
         && !p.starts_with("/api/")
 }
 
+/// The page a plain form was posted from (its `Referer`, when that is a page
+/// of `origin`), without the error of an earlier try (`__…` keys) and with
+/// `extra` (`key=value`) set in its query; `fallback` otherwise. Never
+/// another site: the origin must match and the path pass [`is_local_path`].
+pub fn back_to(origin: &str, referer: Option<&str>, extra: &str, fallback: &str) -> String {
+    let Some(rest) = referer.and_then(|r| r.strip_prefix(origin)).filter(|r| !origin.is_empty() && r.starts_with('/')) else {
+        return fallback.to_owned();
+    };
+    let rest = rest.split('#').next().unwrap_or_default();
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let extra_key = extra.split('=').next().unwrap_or_default();
+    let kept = query.split('&').filter(|kv| {
+        let k = kv.split('=').next().unwrap_or_default();
+        !kv.is_empty() && !k.starts_with("__") && k != extra_key
+    });
+    let query = kept.chain((!extra.is_empty()).then_some(extra)).collect::<Vec<_>>().join("&");
+    let target = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
+    if is_local_path(&target) { target } else { fallback.to_owned() }
+}
+
 /// The next-step page of a sign-in, keeping where to go afterwards.
 pub fn verify_with_next(next: Option<&str>) -> String {
     let target = safe_next(next);
@@ -78,6 +98,30 @@ mod tests {
             assert_eq!(safe_next(Some(bad)), ACCOUNT, "{bad:?}");
         }
         assert_eq!(safe_next(None), ACCOUNT);
+    }
+
+    /// Threat: open redirect through a forged `Referer`. A plain form goes
+    /// back only to a page of this origin, never to another site.
+    #[test]
+    fn plain_forms_go_back_only_to_pages_of_this_origin() {
+        let o = "https://id.example";
+        let back = |r: Option<&str>| back_to(o, r, "reauth=ok", SECURITY);
+        assert_eq!(back(Some("https://id.example/myaccount/security?totp=1#x")), "/myaccount/security?totp=1&reauth=ok");
+        assert_eq!(
+            back(Some("https://id.example/myaccount/security?__path=%2Fapi&__err=e&__sig=s&reauth=ok&tab=a")),
+            "/myaccount/security?tab=a&reauth=ok",
+            "the earlier error and answer are dropped"
+        );
+        for bad in [
+            None,
+            Some("https://evil.example/myaccount"),
+            Some("https://id.example.evil.example/x"),
+            Some("https://id.example//evil.example/x"),
+            Some("https://id.example/\\evil.example"),
+            Some("https://id.example/api/auth/logout"),
+        ] {
+            assert_eq!(back(bad), SECURITY, "{bad:?}");
+        }
     }
 
     #[test]

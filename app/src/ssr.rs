@@ -116,6 +116,8 @@ pub async fn require_account_user() -> Result<(Authenticated, Services), AppErro
     let user = require_user()?;
     let services = services()?;
     if !domain::apps::my_account(&services.ctx.db).await?.enabled {
+        let path = parts().map(|p| p.uri.path().to_owned()).unwrap_or_default();
+        tracing::warn!(event = "access_denied", user = %user.user_id, path = %path, reason = "portal_disabled", "My Account call refused");
         return Err(AppError::PortalDisabled);
     }
     Ok((user, services))
@@ -155,6 +157,13 @@ pub fn redirect_plain_form(target: &str) {
     if is_plain_form_post() {
         leptos_axum::redirect(target);
     }
+}
+
+/// Where a plain form post goes back to: see [`crate::routes::back_to`].
+pub fn back_to_form_page(extra: &str, fallback: &str) -> String {
+    let origin = services().map(|s| s.public_origin).unwrap_or_default();
+    let referer = parts().and_then(|p| p.headers.get(http::header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_owned));
+    crate::routes::back_to(&origin, referer.as_deref(), extra, fallback)
 }
 
 pub fn set_cookie(value: &str) {

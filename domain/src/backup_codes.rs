@@ -9,9 +9,13 @@ use entity::prelude::*;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use uuid::Uuid;
 
+use crate::ceremonies::{self, Kind};
 use crate::{Ctx, Result};
 
 pub const COUNT: usize = 10;
+/// How long new codes wait, sealed, to be shown on a page without JavaScript.
+const SHOW_TTL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+const SHOW_CONTEXT: &str = "backup-codes-show";
 /// Warn the person when this few remain.
 pub const LOW: u64 = 3;
 /// Crockford's base32 alphabet, lower case (no i, l, o, u).
@@ -44,6 +48,51 @@ fn hash(ctx: &Ctx, user_id: Uuid, canonical: &str) -> String {
 /// Replaces all of a person's codes with ten new ones, returned once.
 /// **Requires:** the caller checked recent authentication and confirmation.
 pub async fn regenerate(ctx: &Ctx, user_id: Uuid, meta: &crate::ClientMeta, now: DateTime<Utc>) -> Result<Vec<String>> {
+    let txn = crate::db::begin_write(&ctx.db).await?;
+    let codes = replace(&txn, ctx, user_id, meta, now).await?;
+    txn.commit().await?;
+    crate::mail::wake(ctx);
+    Ok(codes)
+}
+
+/// Like [`regenerate`], for a page without JavaScript: the answer to a plain
+/// form post is a redirect, so the new codes are kept sealed, in the same
+/// transaction, for the page to show ([`kept_to_show`]) until the person
+/// says they saved them ([`forget_shown`]) or five minutes pass; returns
+/// the id that page asks with.
+pub async fn regenerate_to_show(ctx: &Ctx, user_id: Uuid, meta: &crate::ClientMeta, now: DateTime<Utc>) -> Result<Uuid> {
+    let txn = crate::db::begin_write(&ctx.db).await?;
+    let codes = replace(&txn, ctx, user_id, meta, now).await?;
+    let sealed = ctx.keys.seal(codes.join("\n").as_bytes(), SHOW_CONTEXT)?;
+    let id = ceremonies::put(&txn, Some(user_id), Kind::BackupCodesReveal, &sealed, SHOW_TTL, now).await?;
+    txn.commit().await?;
+    crate::mail::wake(ctx);
+    Ok(id)
+}
+
+/// The codes kept by [`regenerate_to_show`]. Another person's, expired,
+/// forgotten or replaced ids fail. Reading does not end them: a page render
+/// may read more than once.
+pub async fn kept_to_show(ctx: &Ctx, user_id: Uuid, id: Uuid, now: DateTime<Utc>) -> Result<Vec<String>> {
+    let sealed: String = ceremonies::peek(&ctx.db, id, Some(user_id), Kind::BackupCodesReveal, now).await?;
+    let text = ctx.keys.open(&sealed, SHOW_CONTEXT)?;
+    let text = std::str::from_utf8(&text).map_err(|_| crate::Error::Internal("sealed backup codes are not text".into()))?;
+    Ok(text.lines().map(str::to_owned).collect())
+}
+
+/// The person saved the codes shown: they are not kept any longer.
+pub async fn forget_shown(ctx: &Ctx, user_id: Uuid) -> Result<()> {
+    ceremonies::end_all(&ctx.db, user_id, Kind::BackupCodesReveal).await?;
+    Ok(())
+}
+
+async fn replace(
+    txn: &impl ConnectionTrait,
+    ctx: &Ctx,
+    user_id: Uuid,
+    meta: &crate::ClientMeta,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>> {
     let codes: Vec<String> = {
         let mut rng = rand::thread_rng();
         let mut v: Vec<String> = Vec::new();
@@ -55,8 +104,9 @@ pub async fn regenerate(ctx: &Ctx, user_id: Uuid, meta: &crate::ClientMeta, now:
         }
         v
     };
-    let txn = crate::db::begin_write(&ctx.db).await?;
-    BackupCodes::delete_many().filter(backup_codes::Column::UserId.eq(user_id)).exec(&txn).await?;
+    BackupCodes::delete_many().filter(backup_codes::Column::UserId.eq(user_id)).exec(txn).await?;
+    // Codes kept to show from an earlier generation are no longer in force.
+    ceremonies::end_all(txn, user_id, Kind::BackupCodesReveal).await?;
     for c in &codes {
         let canonical = normalize(c).unwrap_or_default();
         backup_codes::ActiveModel {
@@ -66,12 +116,10 @@ pub async fn regenerate(ctx: &Ctx, user_id: Uuid, meta: &crate::ClientMeta, now:
             created_at: Set(now),
             used_at: Set(None),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
     }
-    crate::notices::security_changed(&txn, ctx, user_id, crate::notices::Change::BackupCodesGenerated, meta, now).await?;
-    txn.commit().await?;
-    crate::mail::wake(ctx);
+    crate::notices::security_changed(txn, ctx, user_id, crate::notices::Change::BackupCodesGenerated, meta, now).await?;
     Ok(codes)
 }
 
@@ -111,6 +159,34 @@ pub async fn status(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Status> 
 mod tests {
     use super::*;
     use crate::testing::{self, TestDb};
+
+    /// Threat: new codes read by someone else, or again later (the address
+    /// replayed from history on a shared computer). Kept sealed, for their
+    /// own person, until they say they saved them, five minutes at most, and
+    /// never once replaced.
+    async fn codes_kept_to_show_are_sealed_and_kept_briefly(t: TestDb) {
+        let ctx = t.ctx();
+        let (alice, bob) = (testing::user(&ctx, "alice", false).await, testing::user(&ctx, "bob", false).await);
+        let now = testing::t0();
+        let gone = |r: Result<Vec<String>>| matches!(r, Err(crate::Error::CeremonyExpired));
+        let id = regenerate_to_show(&ctx, alice.id, &Default::default(), now).await.unwrap();
+        let kept = Ceremonies::find_by_id(id).one(&ctx.db).await.unwrap().unwrap();
+        assert!(gone(kept_to_show(&ctx, bob.id, id, now).await), "another person");
+        let codes = kept_to_show(&ctx, alice.id, id, now).await.unwrap();
+        assert_eq!(codes.len(), COUNT);
+        assert_eq!(kept_to_show(&ctx, alice.id, id, now).await.unwrap(), codes, "a page may read twice");
+        assert!(codes.iter().all(|c| !kept.state.expose().contains(c.as_str())), "sealed at rest");
+        assert!(consume(&ctx, alice.id, &codes[3], now).await.unwrap(), "they are the codes in force");
+        forget_shown(&ctx, alice.id).await.unwrap();
+        assert!(gone(kept_to_show(&ctx, alice.id, id, now).await), "saved: not kept any longer");
+
+        let id = regenerate_to_show(&ctx, alice.id, &Default::default(), now).await.unwrap();
+        let late = now + chrono::Duration::seconds(SHOW_TTL.as_secs() as i64 + 1);
+        assert!(gone(kept_to_show(&ctx, alice.id, id, late).await), "expired");
+        regenerate(&ctx, alice.id, &Default::default(), now).await.unwrap();
+        assert!(gone(kept_to_show(&ctx, alice.id, id, now).await), "replaced by newer codes");
+    }
+    crate::db_test!(codes_kept_to_show_are_sealed_and_kept_briefly);
 
     #[test]
     fn codes_have_40_bits_and_a_forgiving_format() {

@@ -1,5 +1,6 @@
 //! One-shot, server-side state of multi-request ceremonies: WebAuthn
-//! registration and authentication, TOTP enrolment. The browser only ever
+//! registration and authentication, TOTP enrolment, new backup codes
+//! waiting to be shown once. The browser only ever
 //! holds the ceremony's id; the state is deleted before it is used, so a
 //! replayed finish finds nothing (webauthn-rs tutorial: never in a cookie).
 
@@ -21,6 +22,8 @@ pub enum Kind {
     PasskeyDiscoverable,
     PasskeyForUser,
     TotpEnrolment,
+    /// New backup codes waiting to be shown once on the no-JavaScript page.
+    BackupCodesReveal,
 }
 
 impl Kind {
@@ -30,6 +33,7 @@ impl Kind {
             Kind::PasskeyDiscoverable => "passkey_discoverable",
             Kind::PasskeyForUser => "passkey_for_user",
             Kind::TotpEnrolment => "totp_enrolment",
+            Kind::BackupCodesReveal => "backup_codes_reveal",
         }
     }
 }
@@ -105,6 +109,16 @@ pub async fn peek<T: DeserializeOwned>(
 /// Ends a ceremony; true when this call ended it.
 pub async fn end(db: &impl ConnectionTrait, id: Uuid) -> Result<bool> {
     Ok(Ceremonies::delete_many().filter(ceremonies::Column::Id.eq(id)).exec(db).await?.rows_affected == 1)
+}
+
+/// Ends every ceremony of `kind` that belongs to `user_id`.
+pub async fn end_all(db: &impl ConnectionTrait, user_id: Uuid, kind: Kind) -> Result<u64> {
+    Ok(Ceremonies::delete_many()
+        .filter(ceremonies::Column::UserId.eq(user_id))
+        .filter(ceremonies::Column::Kind.eq(kind.as_str()))
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// Removes expired ceremonies.

@@ -84,10 +84,24 @@ fn otpauth_uri(username: &str, secret_base32: &str) -> String {
 pub async fn start_enrolment(ctx: &Ctx, user: &entity::users::Model, now: DateTime<Utc>) -> Result<Enrolment> {
     // 160 bits from the OS generator (RFC 4226 §4 recommends 160).
     let secret_base32 = totp_rs::Secret::generate().to_base32();
-    let otpauth_uri = otpauth_uri(&user.username, &secret_base32);
-    let qr_png_base64 = qrcodegen_image::draw_base64(&otpauth_uri).map_err(|e| Error::Internal(format!("qr: {e}")))?;
     let sealed_secret = ctx.keys.seal(secret_base32.as_bytes(), SEAL_CONTEXT)?;
     let ceremony = ceremonies::put(&ctx.db, Some(user.id), Kind::TotpEnrolment, &Pending { sealed_secret }, ENROL_TTL, now).await?;
+    shown(user, ceremony, secret_base32)
+}
+
+/// The enrolment in progress again, for the page that shows it (the
+/// no-JavaScript page is a new request). Only its own person's, until it
+/// expires or is finished.
+pub async fn resume_enrolment(ctx: &Ctx, user: &entity::users::Model, ceremony: Uuid, now: DateTime<Utc>) -> Result<Enrolment> {
+    let pending: Pending = ceremonies::peek(&ctx.db, ceremony, Some(user.id), Kind::TotpEnrolment, now).await?;
+    let b32 = ctx.keys.open(&pending.sealed_secret, SEAL_CONTEXT)?;
+    let secret_base32 = String::from_utf8(b32.to_vec()).map_err(|_| Error::Internal("sealed TOTP secret is not text".into()))?;
+    shown(user, ceremony, secret_base32)
+}
+
+fn shown(user: &entity::users::Model, ceremony: Uuid, secret_base32: String) -> Result<Enrolment> {
+    let otpauth_uri = otpauth_uri(&user.username, &secret_base32);
+    let qr_png_base64 = qrcodegen_image::draw_base64(&otpauth_uri).map_err(|e| Error::Internal(format!("qr: {e}")))?;
     Ok(Enrolment { ceremony, secret_base32, otpauth_uri, qr_png_base64 })
 }
 
@@ -271,4 +285,24 @@ mod tests {
         assert!(finish_enrolment(&ctx, user.id, e.ceremony, &next, "Again", &Default::default(), later).await.is_err());
     }
     crate::db_test!(enrolment_needs_a_valid_code_and_codes_work_once);
+
+    /// Threat: another person reading an enrolment's secret by its id (it is
+    /// in the address of the no-JavaScript page). Only its own person sees
+    /// it again, and only until it is finished or expires.
+    async fn an_enrolment_resumes_for_its_own_person_only(t: TestDb) {
+        let ctx = t.ctx();
+        let (alice, mallory) = (testing::user(&ctx, "alice", false).await, testing::user(&ctx, "mallory", false).await);
+        let now = testing::t0();
+        let e = start_enrolment(&ctx, &alice, now).await.unwrap();
+        let again = resume_enrolment(&ctx, &alice, e.ceremony, now).await.unwrap();
+        assert_eq!((again.secret_base32.as_str(), again.otpauth_uri.as_str()), (e.secret_base32.as_str(), e.otpauth_uri.as_str()));
+        assert!(matches!(resume_enrolment(&ctx, &mallory, e.ceremony, now).await, Err(Error::CeremonyExpired)), "another person");
+        let late = now + chrono::Duration::seconds(ENROL_TTL.as_secs() as i64 + 1);
+        assert!(matches!(resume_enrolment(&ctx, &alice, e.ceremony, late).await, Err(Error::CeremonyExpired)), "expired");
+        let secret = totp_rs::Secret::try_from_base32(&e.secret_base32).unwrap();
+        let code = code_at(secret.as_bytes(), now).unwrap();
+        finish_enrolment(&ctx, alice.id, e.ceremony, &code, "Phone", &Default::default(), now).await.unwrap();
+        assert!(matches!(resume_enrolment(&ctx, &alice, e.ceremony, now).await, Err(Error::CeremonyExpired)), "finished");
+    }
+    crate::db_test!(an_enrolment_resumes_for_its_own_person_only);
 }

@@ -307,7 +307,7 @@ export class SecurityPage {
    * current code computed from it, saves; the app is then listed.
    */
   async enrolTotp(name = 'Phone'): Promise<EnrolledApp> {
-    await this.totp.getByTestId('totp-start').click();
+    await this.app.submit(this.totp.getByTestId('totp-start'));
     const enrol = this.totp.getByTestId('totp-enrol');
     await expect(enrol.getByRole('img', { name: 'QR code for your authenticator app' })).toBeVisible();
     const secret = (await enrol.getByTestId('totp-secret').innerText()).trim();
@@ -316,20 +316,30 @@ export class SecurityPage {
     await enrol.getByLabel('Name', { exact: true }).fill(name);
     const enrolStep = totpStep();
     await enrol.getByLabel('Code shown in the app').fill(totpCode(secret, enrolStep));
-    await enrol.getByTestId('totp-save').click();
+    await this.app.submit(enrol.getByTestId('totp-save'));
     await expect(this.app.status('Authenticator app added.')).toBeVisible();
     await expect(enrol).toHaveCount(0);
     await expect(this.credential(this.totp, name)).toBeVisible();
     return { name, secret, enrolStep };
   }
 
-  /** Generates backup codes (confirming when some exist) and returns the ten shown. */
+  /**
+   * Generates backup codes (confirming when some exist: a dialog with
+   * JavaScript, a required checkbox without) and returns the ten shown.
+   */
   async generateBackupCodes(): Promise<string[]> {
-    await this.backupCodes.getByTestId('backup-generate').click();
-    const confirm = this.backupCodes.getByTestId('backup-confirm');
     const list = this.backupCodes.getByTestId('backup-list');
-    await expect(confirm.or(list)).toBeVisible();
-    if (await confirm.isVisible()) await confirm.click();
+    if (this.app.js) {
+      await this.backupCodes.getByTestId('backup-generate').click();
+      const confirm = this.backupCodes.getByTestId('backup-confirm');
+      await expect(confirm.or(list)).toBeVisible();
+      if (await confirm.isVisible()) await confirm.click();
+    } else {
+      const form = this.backupCodes.getByTestId('backup-form');
+      const replace = form.getByLabel('Yes, replace my current codes', { exact: false });
+      if (await replace.count()) await replace.check();
+      await this.app.submit(form.getByTestId('backup-generate'));
+    }
     await expect(list).toBeVisible();
     const codes = (await list.getByRole('listitem').allInnerTexts()).map((c) => c.trim());
     expect(codes).toHaveLength(10);

@@ -81,6 +81,17 @@ async function flipPortal(admin: Latchkey, action: 'Disable' | 'Enable') {
   await expect(admin.status(action === 'Disable' ? 'My Account is disabled.' : 'My Account is enabled.')).toBeVisible();
 }
 
+/** An administrator with an authenticator app (added over HTTP), signed in with it in a browser without JavaScript. */
+async function adminWithoutJs(server: RunningServer, newBrowser: (js?: boolean) => Promise<Latchkey>) {
+  const adminAccount = createAccount(server, { prefix: 'root', admin: true });
+  const secret = await enrolTotpOverHttp(server.url, adminAccount);
+  const admin = await newBrowser(false);
+  await admin.signIn(adminAccount, { expectPath: '/login/verify' });
+  await new VerifyPage(admin).submitTotp(totpCode(secret, totpStep() + 1));
+  await admin.arrivedAt('/myaccount');
+  return { admin, adminAccount };
+}
+
 test.describe('Admin console', () => {
   // Checks the Danger Zone with JavaScript off: the switch is a plain form confirmed with
   // a required checkbox; it disables My Account and enables it again, saying who did it.
@@ -88,12 +99,7 @@ test.describe('Admin console', () => {
   test('the Danger Zone works without JavaScript', async ({ browser, js }) => {
     test.skip(!js, 'runs once: it opens a browser context of its own with JavaScript off');
     await ownServer(browser, async ({ server, newBrowser }) => {
-      const adminAccount = createAccount(server, { prefix: 'root', admin: true });
-      const secret = await enrolTotpOverHttp(server.url, adminAccount);
-      const admin = await newBrowser(false);
-      await admin.signIn(adminAccount, { expectPath: '/login/verify' });
-      await new VerifyPage(admin).submitTotp(totpCode(secret, totpStep() + 1));
-      await admin.arrivedAt('/myaccount');
+      const { admin, adminAccount } = await adminWithoutJs(server, newBrowser);
       await admin.open('/admin/applications/myaccount?tab=danger-zone');
       const form = admin.page.getByTestId('switch-form');
       await form.getByLabel('Yes, disable My Account for everyone now').check();
@@ -104,6 +110,34 @@ test.describe('Admin console', () => {
       await admin.submit(form.getByRole('button', { name: 'Enable My Account' }));
       await expect(admin.status('My Account is enabled.')).toBeVisible();
       await expect(admin.page.getByTestId('switched')).toContainText(`Enabled by ${adminAccount.username}`);
+    });
+  });
+
+  // Checks the Login Flow tab with JavaScript off: the flow is a plain form (a row per
+  // step, a checkbox per option); unticking step 2's options removes that step and
+  // Update saves it; an older version is restored with a plain form confirmed by a
+  // required checkbox.
+  // Threat: an administrator without JavaScript unable to change or undo a login flow.
+  test('the login flow is edited and restored without JavaScript', async ({ browser, js }) => {
+    test.skip(!js, 'runs once: it opens a browser context of its own with JavaScript off');
+    await ownServer(browser, async ({ server, newBrowser }) => {
+      const { admin, adminAccount } = await adminWithoutJs(server, newBrowser);
+      await admin.open('/admin/applications/myaccount?tab=login-flow');
+      const form = admin.page.getByTestId('plain-flow-form');
+      const step2 = form.getByTestId('plain-step-2');
+      await expect(step2.getByLabel('Authenticator app (TOTP)')).toBeChecked();
+      await step2.getByLabel('Authenticator app (TOTP)').uncheck();
+      await step2.getByLabel('Backup code').uncheck();
+      await admin.submit(form.getByRole('button', { name: 'Update' }));
+      await expect(admin.status('Saved as version 1.')).toBeVisible();
+      await expect(admin.page.getByTestId('plain-step-2').getByRole('checkbox', { checked: true })).toHaveCount(0);
+      await expect(admin.page.getByTestId('versions')).toContainText(`Saved by ${adminAccount.username}`);
+
+      const restore = admin.page.getByTestId('plain-restore-0');
+      await restore.getByLabel('Yes, make it the flow for the next sign-in').check();
+      await admin.submit(restore.getByRole('button', { name: 'Restore' }));
+      await expect(admin.status('Restored: it is now version 2')).toBeVisible();
+      await expect(admin.page.getByTestId('plain-step-2').getByLabel('Authenticator app (TOTP)')).toBeChecked();
     });
   });
 

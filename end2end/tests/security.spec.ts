@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 
-import type { Browser } from '@playwright/test';
-
 import {
   Latchkey,
   SecurityPage,
@@ -15,41 +13,22 @@ import {
   totpStep,
   type EnrolledApp,
 } from '../support/app';
-import { expect, test, type Account, type RunningServer } from '../support/fixtures';
-import { installHydrationProbe } from '../support/hydration';
+import { expect, test, type Account } from '../support/fixtures';
 
 const PASSKEYS_NEED_JS = 'passkeys are a browser API: they need JavaScript';
 
 /**
- * Runs `setUp` on the Security page of a browser with JavaScript, signed in as
- * `account`, then leaves this test's page signed out: in "hydrate" that
- * browser is this test's page (signed out afterwards); in "ssr" it is a
- * second browser, closed afterwards (the Security page's actions need
- * JavaScript; what follows in the test runs with JavaScript off).
+ * Runs `setUp` on the Security page, signed in as `account`, then signs out.
+ * With JavaScript off the page's forms post plainly (SecurityPage's helpers
+ * handle both).
  */
-async function withSecurityPage<T>(
-  { app, browser, server, account }: { app: Latchkey; browser: Browser; server: RunningServer; account: Account },
-  setUp: (security: SecurityPage) => Promise<T>,
-): Promise<T> {
-  if (app.js) {
-    await app.signIn(account);
-    const security = new SecurityPage(app);
-    await security.openFromNav();
-    const result = await setUp(security);
-    await app.signOut();
-    return result;
-  }
-  const other = await browser.newContext({ baseURL: server.url, javaScriptEnabled: true });
-  try {
-    await installHydrationProbe(other);
-    const withJs = new Latchkey(await other.newPage(), true);
-    await withJs.signIn(account);
-    const security = new SecurityPage(withJs);
-    await security.open();
-    return await setUp(security);
-  } finally {
-    await other.close();
-  }
+async function withSecurityPage<T>(app: Latchkey, account: Account, setUp: (security: SecurityPage) => Promise<T>): Promise<T> {
+  await app.signIn(account);
+  const security = new SecurityPage(app);
+  await security.openFromNav();
+  const result = await setUp(security);
+  await app.signOut();
+  return result;
 }
 
 /** A 6-digit code that no step near now (nor the next unused one) accepts. */
@@ -66,12 +45,11 @@ test.describe('Security: authenticator app and backup codes', () => {
   // key shown (the code is computed in the test as an app would, RFC 6238); the app is
   // listed. Signing in with the password then asks for a code on /login/verify; a wrong
   // code and the code already spent at enrolment are refused with the tries left, the
-  // next code signs in. The code step works without JavaScript too (the setup is done
-  // in a second, JavaScript-on browser in "ssr").
+  // next code signs in. Both the setup and the code step work without JavaScript too.
   // Threats: a password alone is no longer enough; a code seen once (shoulder-surfed,
   // phished at enrolment) cannot be replayed; guessing is capped at five tries.
-  test('an authenticator app is asked for after the password', async ({ app, account, page, browser, server }) => {
-    const enrolled = await withSecurityPage({ app, browser, server, account }, async (security) => {
+  test('an authenticator app is asked for after the password', async ({ app, account, page }) => {
+    const enrolled = await withSecurityPage(app, account, async (security) => {
       const added = await security.enrolTotp('Phone');
       await expect(security.credentials(security.totp)).toHaveCount(1);
       await expect(security.totp.getByTestId('totp-start')).toHaveText('Add another app');
@@ -105,8 +83,8 @@ test.describe('Security: authenticator app and backup codes', () => {
   // holding them); one of them completes a sign-in in place of the authenticator code,
   // works only once, and the Security page then shows 9 of 10 left.
   // Threat: a spent backup code reused by someone who saw it.
-  test('a backup code signs in once', async ({ app, account, page, browser, server }) => {
-    const codes = await withSecurityPage({ app, browser, server, account }, async (security) => {
+  test('a backup code signs in once', async ({ app, account, page }) => {
+    const codes = await withSecurityPage(app, account, async (security) => {
       await security.enrolTotp();
       const shown = await security.generateBackupCodes();
       expect(new Set(shown).size).toBe(10);
@@ -118,7 +96,7 @@ test.describe('Security: authenticator app and backup codes', () => {
       const text = readFileSync(await file.path(), 'utf8');
       for (const code of shown) expect(text).toContain(code);
 
-      await list.getByRole('button', { name: 'I saved them' }).click();
+      await security.app.submit(list.getByRole('button', { name: 'I saved them' }));
       await expect(list).toHaveCount(0);
       await expect(security.backupCodes.getByTestId('backup-remaining')).toContainText('10 of 10 codes left');
       await expect(security.backupCodes.getByTestId('backup-generate')).toHaveText('Generate new codes');

@@ -38,6 +38,8 @@ fn any_arguments() -> Vec<(&'static str, &'static str)> {
         ("confirm", "x"),
         ("sign_out_others", "true"),
         ("email", "x@example.com"),
+        ("steps[0][password]", "on"),
+        ("steps[0][when]", "always"),
     ];
     for f in ["question1", "answer1", "question2", "answer2"] {
         form.push((Box::leak(format!("form[{f}]").into_boxed_str()), "x"));
@@ -426,3 +428,61 @@ async fn a_flow_that_would_block_people_asks_first(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
 }
 it_test!(a_flow_that_would_block_people_asks_first);
+
+/// Checks the Login Flow tab without JavaScript: the page renders the flow
+/// as a plain form (a row per step, a checkbox per option); posting it
+/// saves the flow it describes (empty rows drop out), a flow that would stop
+/// people comes back saying how many and is saved once that number is
+/// ticked, and an older version is restored with a plain form too.
+/// Threat: an administrator without JavaScript unable to undo a bad flow,
+/// or saving one that locks people out unawares.
+async fn without_javascript_the_login_flow_is_edited_and_restored_with_plain_forms(app: TestApp) {
+    use crate::security::{page_html, plain_post};
+    app.user("root", true).await;
+    app.user("alice", false).await;
+    let (root, _) = strong_admin(&app, "root").await;
+    const TAB: &str = "/admin/applications/myaccount?tab=login-flow";
+    let page = page_html(&app, &root, TAB).await;
+    assert!(page.contains(r#"action="/api/admin/login_flow_form""#), "the tab is a plain form without JavaScript");
+    assert!(page.contains(r#"name="steps[1][totp]""#) && page.contains(r#"name="steps[4][when]""#), "a row per possible step");
+
+    let form = |extra: &[(&'static str, &'static str)]| {
+        let mut f = vec![
+            ("base_version", "0"),
+            ("steps[0][password]", "on"),
+            ("steps[0][when]", "always"),
+            ("steps[1][when]", "always"),
+            ("steps[2][totp]", "on"),
+            ("steps[2][when]", "always"),
+        ];
+        f.extend_from_slice(extra);
+        f
+    };
+    let back = plain_post(&app, &root, "/api/admin/login_flow_form", TAB, &form(&[])).await;
+    assert!(back.contains("__err="), "an authenticator app for everyone would stop alice: {back}");
+    let page = page_html(&app, &root, &back).await;
+    assert!(page.contains("This flow would stop 1 person"), "saying how many");
+    assert!(page.contains(r#"name="confirm_blocked" value="1""#), "and offering to confirm that number");
+    assert_eq!(login_flow(&app, &root).await["version"], 0, "nothing saved");
+
+    let saved = plain_post(&app, &root, "/api/admin/login_flow_form", TAB, &form(&[("confirm_blocked", "1")])).await;
+    assert_eq!(saved, "/admin/applications/myaccount?tab=login-flow&saved=1");
+    assert!(page_html(&app, &root, &saved).await.contains("Saved as version 1."));
+    let current = login_flow(&app, &root).await;
+    assert_eq!(
+        current["flow"],
+        j!({ "steps": [{ "options": ["password"], "when": "always" }, { "options": ["totp"], "when": "always" }] })
+    );
+
+    let bad = [("base_version", "1"), ("steps[0][password]", "on"), ("steps[1][totp]", "on"), ("steps[1][when]", "sometimes")];
+    let back = plain_post(&app, &root, "/api/admin/login_flow_form", TAB, &bad).await;
+    assert!(page_html(&app, &root, &back).await.contains("Choose when step 2 applies."));
+
+    let page = page_html(&app, &root, TAB).await;
+    assert!(page.contains(r#"data-testid="plain-restore-0""#), "each older version has a plain Restore form");
+    let restored =
+        plain_post(&app, &root, "/api/admin/login_flow_restore", TAB, &[("base_version", "1"), ("version", "0"), ("confirm", "yes")]).await;
+    assert_eq!(restored, "/admin/applications/myaccount?tab=login-flow&restored=2");
+    assert_eq!(login_flow(&app, &root).await["version"], 2);
+}
+it_test!(without_javascript_the_login_flow_is_edited_and_restored_with_plain_forms);

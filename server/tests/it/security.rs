@@ -613,3 +613,139 @@ async fn bad_input_gets_clear_answers(app: TestApp) {
     }
 }
 it_test!(bad_input_gets_clear_answers);
+
+// ---- Without JavaScript -----------------------------------------------------
+
+/// A plain form post (JavaScript off) from `page`: the answer is a redirect,
+/// whose target this returns (relative to the server).
+pub(crate) async fn plain_post(app: &TestApp, c: &Client, path: &str, page: &str, form: &[(&str, &str)]) -> String {
+    let r = c.post(app.url(path)).header("Accept", "text/html").header("Referer", app.url(page)).form(form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FOUND, "{path}: a plain form post is answered with a redirect");
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    to.strip_prefix(&app.base).map(str::to_owned).unwrap_or(to)
+}
+
+/// The page at `path` as the server renders it (what a browser without
+/// JavaScript shows).
+pub(crate) async fn page_html(app: &TestApp, c: &Client, path: &str) -> String {
+    let r = app.get(c, path.split('#').next().unwrap_or_default()).await;
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    r.text().await.unwrap()
+}
+
+/// The text right after the element marked `data-testid="{id}"` opens.
+fn text_of(html: &str, id: &str) -> Option<String> {
+    let start = html.find(&format!(r#"data-testid="{id}""#))?;
+    let after = &html[start..];
+    let text = &after[after.find('>')? + 1..];
+    Some(text.chars().take_while(|c| *c != '<').collect())
+}
+
+/// Backup codes (`xxxx-xxxx`) shown in a page.
+fn codes_in(html: &str) -> Vec<String> {
+    html.split("<code>")
+        .skip(1)
+        .filter_map(|s| s.split('<').next())
+        .filter(|c| domain::backup_codes::normalize(c).is_some())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Threat: a person without JavaScript locked out of every sensitive change
+/// (or pushed to type a password into a GET). A stale proof brings the page
+/// back with "confirm it's you" as a plain form; a wrong password is said so
+/// there; the right one goes back to the page, where the change then works.
+async fn without_javascript_a_stale_proof_is_confirmed_with_a_plain_form(app: TestApp) {
+    app.user("alice", false).await;
+    let c = app.signed_in("alice").await;
+    app.advance(STALE);
+    const SECURITY: &str = "/myaccount/security";
+    let back = plain_post(&app, &c, "/api/security/backup_codes_generate", SECURITY, &[]).await;
+    assert!(back.starts_with("/myaccount/security?") && back.contains("__err="), "{back}");
+    let page = page_html(&app, &c, &back).await;
+    assert!(page.contains(r#"action="/api/reauth/confirm""#) && page.contains(r#"data-testid="reauth""#), "the panel is a plain form");
+    assert_eq!(domain::backup_codes::status(&app.services.ctx.db, user_id(&app, "alice").await).await.unwrap().total, 0, "nothing changed");
+
+    let again = plain_post(&app, &c, "/api/reauth/confirm", &back, &[("method", "password"), ("secret", "not the password")]).await;
+    let page = page_html(&app, &c, &again).await;
+    assert!(page.contains(r#"data-testid="reauth""#), "asked again: {again}");
+    assert!(page.contains("not right"), "saying why");
+
+    let confirmed = plain_post(&app, &c, "/api/reauth/confirm", &again, &[("method", "password"), ("secret", TEST_PASSWORD)]).await;
+    assert_eq!(confirmed, "/myaccount/security?reauth=ok", "back to the page, without the old error");
+    assert!(page_html(&app, &c, &confirmed).await.contains("confirmed. Now make your change again."));
+    let shown = plain_post(&app, &c, "/api/security/backup_codes_generate", SECURITY, &[]).await;
+    assert!(shown.starts_with("/myaccount/security?codes="), "{shown}");
+
+    // A Referer from elsewhere never steers the redirect off this site.
+    app.advance(STALE);
+    let r = c
+        .post(app.url("/api/reauth/confirm"))
+        .header("Accept", "text/html")
+        .header("Referer", "https://evil.example/myaccount")
+        .form(&[("method", "password"), ("secret", TEST_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/myaccount");
+}
+it_test!(without_javascript_a_stale_proof_is_confirmed_with_a_plain_form);
+
+async fn user_id(app: &TestApp, name: &str) -> uuid::Uuid {
+    domain::users::find_by_login(&app.services.ctx.db, name).await.unwrap().unwrap().id
+}
+
+/// Threat: new backup codes seen by another person, or again later (the
+/// address replayed from history on a shared computer). Without JavaScript
+/// they are shown on the page the form leads to, to their person only, until
+/// "I saved them".
+async fn without_javascript_backup_codes_are_shown_once(app: TestApp) {
+    app.user("alice", false).await;
+    app.user("mallory", false).await;
+    let c = app.signed_in("alice").await;
+    let shown = plain_post(&app, &c, "/api/security/backup_codes_generate", "/myaccount/security", &[]).await;
+    assert!(shown.starts_with("/myaccount/security?codes="), "{shown}");
+    let mallory = app.signed_in("mallory").await;
+    assert!(codes_in(&page_html(&app, &mallory, &shown).await).is_empty(), "another person sees nothing");
+    let codes = codes_in(&page_html(&app, &c, &shown).await);
+    assert_eq!(codes.len(), 10, "{codes:?}");
+    let back = plain_post(&app, &c, "/api/security/backup_codes_saved", &shown, &[]).await;
+    assert_eq!(back, "/myaccount/security");
+    let again = page_html(&app, &c, &shown).await;
+    assert!(codes_in(&again).is_empty() && again.contains("shown only until you say you saved them"), "a second look shows nothing");
+    let alice = user_id(&app, "alice").await;
+    assert!(domain::backup_codes::consume(&app.services.ctx, alice, &codes[0], app.clock_now()).await.unwrap(), "they are in force");
+}
+it_test!(without_javascript_backup_codes_are_shown_once);
+
+/// Checks adding an authenticator app without JavaScript: the form leads to
+/// the page showing the key; a wrong code comes back there, saying so, with
+/// the same key; the right one saves it.
+/// Threat: a wrong code saving an app the person cannot use (locking them out).
+async fn without_javascript_an_authenticator_app_is_added_with_plain_forms(app: TestApp) {
+    app.user("alice", false).await;
+    let c = app.signed_in("alice").await;
+    let enrolling = plain_post(&app, &c, "/api/security/totp_start", "/myaccount/security", &[]).await;
+    assert!(enrolling.starts_with("/myaccount/security?totp="), "{enrolling}");
+    let ceremony = enrolling.trim_start_matches("/myaccount/security?totp=").split('#').next().unwrap().to_owned();
+    let page = page_html(&app, &c, &enrolling).await;
+    let secret = text_of(&page, "totp-secret").expect("the key is shown");
+    assert_eq!(secret_of(&text_of(&page, "totp-uri").unwrap().replace("&amp;", "&")), secret);
+    let wrong = wrong_code(&app, &secret);
+    let back =
+        plain_post(&app, &c, "/api/security/totp_finish", &enrolling, &[("ceremony", &ceremony), ("code", &wrong), ("name", "Phone")])
+            .await;
+    let page = page_html(&app, &c, &back).await;
+    assert!(page.contains("That code is not right"), "saying why");
+    assert_eq!(text_of(&page, "totp-secret").as_deref(), Some(secret.as_str()), "the same enrolment, to try again");
+    let alice = user_id(&app, "alice").await;
+    assert!(domain::totp::list(&app.services.ctx.db, alice).await.unwrap().is_empty(), "nothing saved yet");
+
+    let right = code(&app, &secret, 0);
+    let done =
+        plain_post(&app, &c, "/api/security/totp_finish", &back, &[("ceremony", &ceremony), ("code", &right), ("name", "Phone")]).await;
+    assert_eq!(done, "/myaccount/security?done=totp_added");
+    assert!(page_html(&app, &c, &done).await.contains("Authenticator app added."));
+    assert_eq!(domain::totp::list(&app.services.ctx.db, alice).await.unwrap().len(), 1);
+}
+it_test!(without_javascript_an_authenticator_app_is_added_with_plain_forms);

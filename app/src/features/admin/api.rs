@@ -66,6 +66,18 @@ mod server {
         Ok(MyAccountApp { app, switched })
     }
 
+    /// Saves a new version of My Account's login flow (see `update_login_flow`).
+    pub async fn save_flow(
+        (s, auth): (Services, domain::sessions::Authenticated),
+        base_version: i32,
+        flow: &proto::flow::Flow,
+        confirm_blocked: Option<u64>,
+    ) -> Result<LoginFlowInfo, AppError> {
+        domain::flows::update(&s.ctx.db, MY_ACCOUNT, base_version, flow, auth.user_id, confirm_blocked, s.ctx.now()).await?;
+        audit(&s, &auth, "My Account login flow saved".into()).await?;
+        flow_info(&s, &auth).await
+    }
+
     pub async fn flow_info(s: &Services, auth: &domain::sessions::Authenticated) -> Result<LoginFlowInfo, AppError> {
         let tz = admin_time_zone(s, auth).await?;
         let tz = tz.as_deref();
@@ -143,11 +155,21 @@ pub async fn get_login_flow() -> Result<LoginFlowInfo, AppError> {
 /// `confirm_blocked` is that number.
 #[server(prefix = "/api/admin", endpoint = "login_flow_update")]
 pub async fn update_login_flow(base_version: i32, definition: String, confirm_blocked: Option<u64>) -> Result<LoginFlowInfo, AppError> {
-    let (s, auth) = server::admin_with_recent_proof().await?;
+    let admin = server::admin_with_recent_proof().await?;
     let flow = domain::flows::parse_definition(&definition)?;
-    domain::flows::update(&s.ctx.db, domain::flows::MY_ACCOUNT, base_version, &flow, auth.user_id, confirm_blocked, s.ctx.now()).await?;
-    server::audit(&s, &auth, "My Account login flow saved".into()).await?;
-    server::flow_info(&s, &auth).await
+    server::save_flow(admin, base_version, &flow, confirm_blocked).await
+}
+
+/// Saves My Account's login flow from the form without JavaScript: `steps`
+/// are its rows (`PlainStep`), otherwise as `login_flow_update`; answers
+/// with a redirect to the Login Flow tab.
+#[server(prefix = "/api/admin", endpoint = "login_flow_form")]
+pub async fn save_login_flow_form(base_version: i32, steps: Vec<PlainStep>, confirm_blocked: Option<u64>) -> Result<(), AppError> {
+    let admin = server::admin_with_recent_proof().await?;
+    let flow = PlainStep::flow(&steps).map_err(|e| AppError::Invalid(vec![e]))?;
+    let saved = server::save_flow(admin, base_version, &flow, confirm_blocked).await?;
+    crate::ssr::redirect_plain_form(&format!("{}?tab=login-flow&saved={}", crate::routes::ADMIN_MY_ACCOUNT, saved.version));
+    Ok(())
 }
 
 /// Makes an earlier version (0: the built-in default) the flow in force, as
@@ -158,7 +180,9 @@ pub async fn restore_login_flow(base_version: i32, version: i32, confirm_blocked
     let db = &s.ctx.db;
     domain::flows::restore(db, domain::flows::MY_ACCOUNT, version, base_version, auth.user_id, confirm_blocked, s.ctx.now()).await?;
     server::audit(&s, &auth, format!("My Account login flow version {version} restored")).await?;
-    server::flow_info(&s, &auth).await
+    let info = server::flow_info(&s, &auth).await?;
+    crate::ssr::redirect_plain_form(&format!("{}?tab=login-flow&restored={}", crate::routes::ADMIN_MY_ACCOUNT, info.version));
+    Ok(info)
 }
 
 /// Who is using the console (for its header). **Requires:** an administrator.

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use proto::flow::MAX_STEPS;
 use proto::flow::{Condition, Flow, Method, Step};
 
-use super::api::{restore_login_flow, update_login_flow};
+use super::api::{RestoreLoginFlow, SaveLoginFlowForm, restore_login_flow, update_login_flow};
 use super::types::*;
 use super::view::Console;
 use crate::components::{Alert, AlertKind, ErrorAlert};
@@ -17,15 +17,66 @@ use crate::features::reauth::view::{retryable, settle};
 
 const LEAVE_WARNING: &str = "You have unsaved changes to the login flow. Leave without saving them?";
 
+/// What a plain form post of this tab (no JavaScript) came back with. Read
+/// at the top of the page, before anything awaits.
+#[derive(Clone, Debug, Default)]
+pub struct PlainResult {
+    pub save_error: Option<AppError>,
+    pub restore_error: Option<AppError>,
+    pub notice: Option<String>,
+}
+
+impl PlainResult {
+    pub fn read() -> Self {
+        use leptos::server_fn::ServerFn;
+        let error = |url| crate::components::plain_form_error(url)();
+        let notice = leptos_router::hooks::use_query_map().with_untracked(|q| {
+            let version = |key| q.get_str(key).and_then(|v| v.parse::<i32>().ok());
+            match (version("saved"), version("restored")) {
+                (Some(v), _) => Some(saved_message(v)),
+                (_, Some(v)) => Some(restored_message(v)),
+                _ => None,
+            }
+        });
+        Self {
+            save_error: error(<SaveLoginFlowForm as ServerFn>::url()),
+            restore_error: error(<RestoreLoginFlow as ServerFn>::url()),
+            notice,
+        }
+    }
+}
+
+fn saved_message(version: i32) -> String {
+    format!("Saved as version {version}. It applies to the next sign-in.")
+}
+
+fn restored_message(version: i32) -> String {
+    format!("Restored: it is now version {version} and applies to the next sign-in.")
+}
+
+fn people_count(n: u64) -> String {
+    if n == 1 { "1 person".into() } else { format!("{n} people") }
+}
+
+/// How many people a refused save would have stopped, when that was why.
+fn blocked_by(e: &Option<AppError>) -> Option<u64> {
+    match e {
+        Some(AppError::WouldBlock { people }) => Some(*people),
+        _ => None,
+    }
+}
+
 #[component]
-pub fn LoginFlowTab(console: Console, info: LoginFlowInfo) -> impl IntoView {
+pub fn LoginFlowTab(console: Console, info: LoginFlowInfo, #[prop(optional)] plain: PlainResult) -> impl IntoView {
     let base = RwSignal::new(info.clone());
     let draft = RwSignal::new(info.flow);
     let dirty = Memo::new(move |_| draft.with(|d| base.with(|b| *d != b.flow)));
     let problems = Memo::new(move |_| draft.with(Flow::validate));
     let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
-    let notice = RwSignal::new(None::<String>);
+    let plain_blocked = blocked_by(&plain.save_error);
+    let error = RwSignal::new(plain.save_error);
+    let notice = RwSignal::new(plain.notice);
+    let js = crate::components::hydrated();
     // A memo: the step cards are rebuilt only when the number of steps
     // changes, so focus stays on the control a keyboard user just used.
     let step_count = Memo::new(move |_| draft.with(|d| d.steps.len()));
@@ -64,7 +115,7 @@ pub fn LoginFlowTab(console: Console, info: LoginFlowInfo) -> impl IntoView {
                 return blocking.set(Some(people));
             }
             if let Some(saved) = settle(console.retry, result, this, error) {
-                notice.set(Some(format!("Saved as version {}. It applies to the next sign-in.", saved.version)));
+                notice.set(Some(saved_message(saved.version)));
                 draft.set(saved.flow.clone());
                 base.set(saved);
             }
@@ -81,10 +132,14 @@ pub fn LoginFlowTab(console: Console, info: LoginFlowInfo) -> impl IntoView {
                 "How people sign in to My Account. Each step offers options; any one of them completes the step. \
                  Changes apply to the next sign-in, not to people already signed in."
             </p>
-            <noscript><p class="alert alert--info">"Editing the flow needs JavaScript."</p></noscript>
             <div class="status-slot">{move || notice.get().map(|m| view! { <Alert kind=AlertKind::Success message=m/> })}</div>
             {move || other_error().map(|e| view! { <ErrorAlert error=e/> })}
             {move || server_problem().map(|m| view! { <Alert kind=AlertKind::Error message=m/> })}
+            // Without JavaScript (and until the app runs): the same flow as a plain form.
+            <Show when=move || !js.get()>
+                <PlainFlowForm info=base.get_untracked() blocked=plain_blocked/>
+            </Show>
+            <div hidden=move || !js.get()>
             <ol class="flow-steps" data-testid="flow-steps">
                 <For each=move || 0..step_count.get() key=|i| *i let:i>
                     <StepCard index=i draft=draft problems=problems edit_notice=notice/>
@@ -120,8 +175,71 @@ pub fn LoginFlowTab(console: Console, info: LoginFlowInfo) -> impl IntoView {
                     {move || if busy.get() { "Updating…" } else { "Update" }}
                 </button>
             </div>
+            </div>
         </div>
-        <History console=console base=base draft=draft dirty=dirty/>
+        <History console=console base=base draft=draft dirty=dirty plain_error=plain.restore_error/>
+    }
+    .into_any()
+}
+
+/// The Login Flow editor as a plain form: a row per possible step, a
+/// checkbox per option. Ticking options in an empty row adds a step;
+/// unticking all of a row's options removes it.
+#[component]
+fn PlainFlowForm(info: LoginFlowInfo, blocked: Option<u64>) -> impl IntoView {
+    let url = <SaveLoginFlowForm as leptos::server_fn::ServerFn>::url();
+    let rows = (0..MAX_STEPS)
+        .map(|i| {
+            let step = info.flow.steps.get(i).cloned().unwrap_or(Step { options: vec![], when: Condition::Always });
+            let n = i + 1;
+            let when_id = format!("plain-step-{n}-when");
+            view! {
+                <li class="flow-step">
+                    <fieldset class="plain-step" data-testid=format!("plain-step-{n}")>
+                        <legend>{format!("Step {n}")}</legend>
+                        {Method::ALL.into_iter().map(|m| view! {
+                            <label class="check">
+                                <input type="checkbox" name=format!("steps[{i}][{}]", m.as_str()) value="on" checked=step.options.contains(&m)/>
+                                {format!(" {}", m.label())}
+                            </label>
+                        }).collect_view()}
+                        {if i == 0 {
+                            view! {
+                                <input type="hidden" name="steps[0][when]" value="always"/>
+                                <p class="field__hint">"Step 1 always applies: it identifies the person (password or passkey)."</p>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <div class="field">
+                                    <label class="field__label" for=when_id.clone()>"Applies"</label>
+                                    <select class="field__input" id=when_id.clone() name=format!("steps[{i}][when]")>
+                                        {Condition::ALL.into_iter().map(|c| view! {
+                                            <option value=c.as_str() selected=step.when == c>{c.label()}</option>
+                                        }).collect_view()}
+                                    </select>
+                                </div>
+                            }.into_any()
+                        }}
+                    </fieldset>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <form method="post" action=url data-testid="plain-flow-form">
+            <input type="hidden" name="base_version" value=info.version.to_string()/>
+            <ol class="flow-steps">{rows}</ol>
+            <p class="field__hint">"Tick options in an empty step to add it; untick all of a step's options to remove it."</p>
+            {blocked.map(|people| view! {
+                <label class="check" data-testid="plain-confirm-blocked">
+                    <input type="checkbox" name="confirm_blocked" value=people.to_string()/>
+                    {format!(" Save even though it stops {} from signing in", people_count(people))}
+                </label>
+            })}
+            <div class="form-actions">
+                <button class="button button--primary" type="submit">"Update"</button>
+            </div>
+        </form>
     }
     .into_any()
 }
@@ -270,9 +388,19 @@ fn StepCard(
 /// Saved versions, newest first, with what each changed; any older one can
 /// be restored (saved again as the newest).
 #[component]
-fn History(console: Console, base: RwSignal<LoginFlowInfo>, draft: RwSignal<Flow>, dirty: Memo<bool>) -> impl IntoView {
+fn History(
+    console: Console,
+    base: RwSignal<LoginFlowInfo>,
+    draft: RwSignal<Flow>,
+    dirty: Memo<bool>,
+    /// A refused plain form post of Restore.
+    plain_error: Option<AppError>,
+) -> impl IntoView {
     let confirming = RwSignal::new(None::<i32>);
-    let error = RwSignal::new(None::<AppError>);
+    let plain_blocked = blocked_by(&plain_error);
+    let error = RwSignal::new(plain_error);
+    let js = crate::components::hydrated();
+    let restore_url = <RestoreLoginFlow as leptos::server_fn::ServerFn>::url();
     let notice = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if confirming.get().is_some() {
@@ -294,7 +422,7 @@ fn History(console: Console, base: RwSignal<LoginFlowInfo>, draft: RwSignal<Flow
             blocking.set(None);
             if let Some(saved) = settle(console.retry, result, this, error) {
                 confirming.set(None);
-                notice.set(Some(format!("Restored: it is now version {} and applies to the next sign-in.", saved.version)));
+                notice.set(Some(restored_message(saved.version)));
                 draft.set(saved.flow.clone());
                 base.set(saved);
             }
@@ -323,10 +451,25 @@ fn History(console: Console, base: RwSignal<LoginFlowInfo>, draft: RwSignal<Flow
                                 </details>
                             })}
                             {(!v.current).then(|| view! {
-                                <Show when=move || confirming.get() == Some(version)
+                                <Show when=move || !js.get()>
+                                    <form class="inline-form" method="post" action=restore_url data-testid=format!("plain-restore-{version}")>
+                                        <input type="hidden" name="base_version" value=move || base.get().version.to_string()/>
+                                        <input type="hidden" name="version" value=version.to_string()/>
+                                        {plain_blocked.map(|people| view! {
+                                            <label class="check"><input type="checkbox" name="confirm_blocked" value=people.to_string()/>
+                                                {format!(" Even though it stops {} from signing in", people_count(people))}</label>
+                                        })}
+                                        <label class="check"><input type="checkbox" name="confirm" value="yes" required=true/>
+                                            " Yes, make it the flow for the next sign-in"</label>
+                                        <button class="button" type="submit">"Restore"</button>
+                                    </form>
+                                </Show>
+                                <Show when=move || js.get() && confirming.get() == Some(version)
                                     fallback=move || view! {
-                                        <button class="button" type="button" data-testid=format!("restore-{version}")
-                                            on:click=move |_| { confirming.set(Some(version)); notice.set(None); blocking.set(None); error.set(None); }>"Restore"</button>
+                                        <Show when=move || js.get()>
+                                            <button class="button" type="button" data-testid=format!("restore-{version}")
+                                                on:click=move |_| { confirming.set(Some(version)); notice.set(None); blocking.set(None); error.set(None); }>"Restore"</button>
+                                        </Show>
                                     }>
                                     <div class="confirm-box" role="alertdialog" aria-label="Confirm restore">
                                         <p>{format!("Make {} the flow for the next sign-in?", title.to_lowercase())}

@@ -9,7 +9,7 @@ use super::types::*;
 use crate::components::{Alert, AlertKind, ErrorAlert, Shell, Spinner, refused};
 use crate::error::AppError;
 use crate::features::reauth::api::get_reauth_options;
-use crate::features::reauth::view::{ReauthPanel, retryable, settle};
+use crate::features::reauth::view::{ReauthPanel, plain_reauth, retryable, settle};
 use crate::routes;
 
 /// The console's shell: only administrators get past it (the server refuses
@@ -168,11 +168,13 @@ pub fn MyAccountAppPage() -> impl IntoView {
         Tab::ALL.into_iter().find(|t| t.slug() == q).unwrap_or(Tab::General)
     });
     let console = Console { retry: RwSignal::new(None) };
+    let plain = StoredValue::new(plain_reauth());
+    let flow_result = StoredValue::new(super::flow_editor::PlainResult::read());
     let app = Resource::new(|| (), |_| get_my_account_app());
     let flow = Resource::new(|| (), |_| get_login_flow());
     // Asked for only when a change needs a fresh proof.
     let reauth = Resource::new(
-        move || console.retry.get().is_some(),
+        move || console.retry.get().is_some() || plain.with_value(Option::is_some),
         |wanted| async move { if wanted { get_reauth_options().await.map(Some) } else { Ok(None) } },
     );
     view! {
@@ -182,7 +184,7 @@ pub fn MyAccountAppPage() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match reauth.await {
-                    Ok(Some(options)) => view! { <ReauthPanel retry=console.retry options/> }.into_any(),
+                    Ok(Some(options)) => view! { <ReauthPanel retry=console.retry options plain=plain.get_value()/> }.into_any(),
                     Ok(None) => ().into_any(),
                     Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
                 }
@@ -207,7 +209,7 @@ pub fn MyAccountAppPage() -> impl IntoView {
                                 <GeneralTab app=app/>
                             </section>
                             <section id="panel-login-flow" data-testid="panel-login-flow" hidden=move || tab.get() != Tab::LoginFlow>
-                                <LoginFlowTab console=console info=flow/>
+                                <LoginFlowTab console=console info=flow plain=flow_result.get_value()/>
                             </section>
                             <section id="panel-danger-zone" data-testid="panel-danger-zone" hidden=move || tab.get() != Tab::DangerZone>
                                 <DangerZoneTab console=console app=app switch_error=switch_error.get_value() switched=switched.get_value()/>

@@ -8,7 +8,7 @@ use super::types::{Profile, ProfileForm, validate_profile};
 use crate::components::{Alert, AlertKind, ErrorAlert, SelectField, Spinner, TextField};
 use crate::error::{AppError, message_for};
 use crate::features::reauth::api::get_reauth_options;
-use crate::features::reauth::view::ReauthPanel;
+use crate::features::reauth::view::{ReauthPanel, plain_reauth};
 use crate::routes;
 use crate::validation::LOCALES;
 
@@ -73,6 +73,7 @@ pub fn PersonalInfoPage() -> impl IntoView {
     // Changing the email address needs a fresh sign-in proof (reset links go there).
     let retry = RwSignal::new(None::<Callback<()>>);
     let reauth = Resource::new(|| (), |_| get_reauth_options());
+    let plain = StoredValue::new(plain_reauth());
     let query = use_query_map();
     // After a plain form post (no JavaScript) the server redirects here with `saved=1`.
     let saved_without_js = move || query.read().get("saved").is_some() && update.value().get().is_none();
@@ -103,7 +104,7 @@ pub fn PersonalInfoPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match profile.await {
                     Ok(p) => view! {
-                        {reauth.await.ok().map(|options| view! { <ReauthPanel retry options/> }.into_any())}
+                        {reauth.await.ok().map(|options| view! { <ReauthPanel retry options plain=plain.get_value()/> }.into_any())}
                         <ProfileEditor profile=p update retry/>
                     }.into_any(),
                     Err(e) => view! { <ErrorAlert error=e/> }.into_any(),

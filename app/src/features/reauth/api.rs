@@ -30,7 +30,8 @@ pub async fn get_reauth_options() -> Result<ReauthOptions, AppError> {
 
 /// Confirms it's the person with their password or an authenticator code
 /// (`method` is `password` or `totp`); sensitive changes then work for a
-/// few minutes. **Requires:** a session; rate-limited per account.
+/// few minutes. A plain form post (no JavaScript) goes back to the page it
+/// came from, with `reauth=ok`. **Requires:** a session; rate-limited per account.
 #[server(prefix = "/api/reauth", endpoint = "confirm")]
 pub async fn reauthenticate(method: String, secret: String) -> Result<(), AppError> {
     use crate::ssr::*;
@@ -49,6 +50,7 @@ pub async fn reauthenticate(method: String, secret: String) -> Result<(), AppErr
         _ => return Err(AppError::field("method", "Choose password or authenticator app.")),
     };
     domain::reauth::prove(&s.ctx, &auth, proof, &client_meta(), s.ctx.now()).await?;
+    redirect_plain_form(&back_to_form_page("reauth=ok", crate::routes::ACCOUNT));
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use super::types::*;
 use crate::components::{Alert, AlertKind, ErrorAlert, SelectField, Spinner, TextField, hard_navigate, plain_form_error};
 use crate::error::{AppError, message_for};
 use crate::features::auth::view::{action_field_error, action_form_error};
-use crate::features::reauth::view::{Page, ReauthPanel, retryable};
+use crate::features::reauth::view::{Page, ReauthPanel, plain_reauth, retryable};
 use crate::routes;
 use crate::validation::{password_policy_hint, validate_email, validate_new_password};
 
@@ -26,6 +26,7 @@ pub fn RecoveryPage() -> impl IntoView {
         url(<SetSecurityQuestions as leptos::server_fn::ServerFn>::url())
             .or_else(|| url(<RemoveSecurityQuestions as leptos::server_fn::ServerFn>::url())),
     );
+    let reauth = StoredValue::new(plain_reauth());
     // After a plain form post (no JavaScript) the server redirects here with `done=…`.
     let query = use_query_map();
     let done_without_js = move || {
@@ -46,7 +47,7 @@ pub fn RecoveryPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(r) => view! {
-                        <ReauthPanel retry=page.retry options=r.reauth.clone()/>
+                        <ReauthPanel retry=page.retry options=r.reauth.clone() plain=reauth.get_value()/>
                         <RecoveryEmailSection page=page email=r.recovery_email.clone() verified=r.recovery_email_verified
                             initial_error=email_error.get_value()/>
                         <QuestionsSection page=page current=r.questions.clone() initial_error=questions_error.get_value()/>

@@ -50,10 +50,59 @@ async fn recent_proof() -> Result<(crate::ssr::Services, domain::sessions::Authe
     Ok((s, auth, user))
 }
 
-/// Everything the Security page shows.
+/// What a plain form post (no JavaScript) left for the Security page to
+/// show: an authenticator app being added (`totp`: its enrolment) or new
+/// backup codes (`codes`, until the person says they saved them).
+#[cfg(feature = "ssr")]
+async fn left_to_show(
+    s: &crate::ssr::Services,
+    user: &domain::users::User,
+    totp: Option<String>,
+    codes: Option<String>,
+) -> (Option<Result<TotpEnrolment, AppError>>, Option<Result<Vec<String>, AppError>>) {
+    let now = s.ctx.now();
+    let enrolment = match totp.as_deref().map(parse_ceremony) {
+        Some(Ok(id)) => Some(domain::totp::resume_enrolment(&s.ctx, user, id, now).await.map(TotpEnrolment::from).map_err(AppError::from)),
+        Some(Err(e)) => Some(Err(e)),
+        None => None,
+    };
+    let codes = match codes.as_deref().map(parse_ceremony) {
+        Some(Ok(id)) => Some(domain::backup_codes::kept_to_show(&s.ctx, user.id, id, now).await.map_err(|e| match e {
+            domain::Error::CeremonyExpired => AppError::Refused(CODES_GONE.into()),
+            e => e.into(),
+        })),
+        Some(Err(_)) => Some(Err(AppError::Refused(CODES_GONE.into()))),
+        None => None,
+    };
+    (enrolment, codes)
+}
+
+#[cfg(feature = "ssr")]
+const CODES_GONE: &str =
+    "New backup codes are shown only until you say you saved them, five minutes at most. If you did not save them, generate new ones.";
+
+#[cfg(feature = "ssr")]
+fn parse_ceremony(id: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(id.trim()).map_err(|_| AppError::from(domain::Error::CeremonyExpired))
+}
+
+#[cfg(feature = "ssr")]
+impl From<domain::totp::Enrolment> for TotpEnrolment {
+    fn from(e: domain::totp::Enrolment) -> Self {
+        Self {
+            ceremony: e.ceremony.to_string(),
+            secret_base32: e.secret_base32,
+            otpauth_uri: e.otpauth_uri,
+            qr_data_uri: format!("data:image/png;base64,{}", e.qr_png_base64),
+        }
+    }
+}
+
+/// Everything the Security page shows; `pending_…` are what a plain
+/// form post left to show once (see `left_to_show`).
 /// **Requires:** a session.
 #[server(prefix = "/api/security", endpoint = "overview")]
-pub async fn get_security() -> Result<Security, AppError> {
+pub async fn get_security(pending_totp: Option<String>, pending_codes: Option<String>) -> Result<Security, AppError> {
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
     let db = &s.ctx.db;
@@ -95,7 +144,10 @@ pub async fn get_security() -> Result<Security, AppError> {
             ip: e.ip,
         })
         .collect();
+    let (totp_enrolment, new_codes) = left_to_show(&s, &user, pending_totp, pending_codes).await;
     Ok(Security {
+        totp_enrolment,
+        new_codes,
         reauth: crate::features::reauth::api::options_for(&s, &auth).await?,
         passkeys,
         totp,
@@ -110,18 +162,15 @@ pub async fn get_security() -> Result<Security, AppError> {
     })
 }
 
-/// Starts adding an authenticator app: a new secret, shown once.
+/// Starts adding an authenticator app: a new secret, shown once. A plain
+/// form post goes to the Security page showing the enrolment.
 /// **Requires:** a recent sign-in proof.
 #[server(prefix = "/api/security", endpoint = "totp_start")]
 pub async fn start_totp_enrolment() -> Result<TotpEnrolment, AppError> {
     let (s, _, user) = recent_proof().await?;
     let e = domain::totp::start_enrolment(&s.ctx, &user, s.ctx.now()).await?;
-    Ok(TotpEnrolment {
-        ceremony: e.ceremony.to_string(),
-        secret_base32: e.secret_base32,
-        otpauth_uri: e.otpauth_uri,
-        qr_data_uri: format!("data:image/png;base64,{}", e.qr_png_base64),
-    })
+    crate::ssr::redirect_plain_form(&format!("{}?totp={}#totp-title", crate::routes::SECURITY, e.ceremony));
+    Ok(e.into())
 }
 
 /// Saves the authenticator app once the person typed a valid current code.
@@ -139,6 +188,7 @@ pub async fn finish_totp_enrolment(ceremony: String, code: String, name: String)
     let ceremony =
         uuid::Uuid::parse_str(ceremony.trim()).map_err(|_| AppError::Refused("This enrolment is not valid. Start again.".into()))?;
     domain::totp::finish_enrolment(&s.ctx, auth.user_id, ceremony, &code, &name, &crate::ssr::client_meta(), s.ctx.now()).await?;
+    crate::ssr::redirect_plain_form(&format!("{}?done=totp_added", crate::routes::SECURITY));
     Ok(())
 }
 
@@ -163,12 +213,29 @@ pub async fn remove_totp(id: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Replaces all backup codes with ten new ones, returned this once.
+/// Replaces all backup codes with ten new ones, returned this once. A plain
+/// form post goes to the Security page, which shows them once.
 /// **Requires:** a recent sign-in proof.
 #[server(prefix = "/api/security", endpoint = "backup_codes_generate")]
 pub async fn generate_backup_codes() -> Result<Vec<String>, AppError> {
+    use crate::ssr::*;
     let (s, auth, _) = recent_proof().await?;
-    Ok(domain::backup_codes::regenerate(&s.ctx, auth.user_id, &crate::ssr::client_meta(), s.ctx.now()).await?)
+    if is_plain_form_post() {
+        let id = domain::backup_codes::regenerate_to_show(&s.ctx, auth.user_id, &client_meta(), s.ctx.now()).await?;
+        redirect_plain_form(&format!("{}?codes={id}#backup-title", crate::routes::SECURITY));
+        return Ok(Vec::new());
+    }
+    Ok(domain::backup_codes::regenerate(&s.ctx, auth.user_id, &client_meta(), s.ctx.now()).await?)
+}
+
+/// The person saved the backup codes shown without JavaScript: they are not
+/// kept any longer. **Requires:** a session.
+#[server(prefix = "/api/security", endpoint = "backup_codes_saved")]
+pub async fn backup_codes_saved() -> Result<(), AppError> {
+    let (auth, s) = crate::ssr::require_account_user().await?;
+    domain::backup_codes::forget_shown(&s.ctx, auth.user_id).await?;
+    crate::ssr::redirect_plain_form(crate::routes::SECURITY);
+    Ok(())
 }
 
 /// Starts registering a passkey. **Requires:** a recent sign-in proof.

@@ -38,6 +38,10 @@ pub struct Security {
     pub reauth: ReauthOptions,
     /// The shortest password the policy accepts.
     pub password_min_length: usize,
+    /// An authenticator app being added without JavaScript (`?totp=`).
+    pub totp_enrolment: Option<Result<TotpEnrolment, crate::error::AppError>>,
+    /// New backup codes shown once without JavaScript (`?codes=`).
+    pub new_codes: Option<Result<Vec<String>, crate::error::AppError>>,
 }
 
 /// A TOTP enrolment in progress: shown once, saved only after a valid code.

@@ -7,37 +7,49 @@ use crate::components::{Alert, AlertKind, ErrorAlert, Spinner, TextField};
 use crate::error::{AppError, message_for};
 use crate::features::passkeys;
 use crate::features::password::view::{ChangePasswordSection, changed_message};
-use crate::features::reauth::view::{Page, ReauthPanel, retryable};
+use crate::features::reauth::view::{Page, ReauthPanel, plain_reauth, retryable};
 
 /// `/myaccount/security`: passkeys, authenticator apps, backup codes and
 /// recent security activity.
 #[component]
 pub fn SecurityPage() -> impl IntoView {
+    use leptos::server_fn::ServerFn;
     let page = Page::new();
-    let data = Resource::new(move || page.version.get(), |_| get_security());
-    // After a plain form post (no JavaScript) the server redirects here with
-    // `password_changed=N` (other sessions signed out).
-    let query = leptos_router::hooks::use_query_map();
-    let changed = move || {
-        query.with(|q| {
-            q.get_str("password_changed").and_then(|n| n.parse::<u64>().ok()).map(changed_message).or_else(|| match q.get_str("done") {
-                Some("renamed") => Some("Renamed.".to_owned()),
-                Some("removed") => Some("Removed.".to_owned()),
-                _ => None,
-            })
-        })
-    };
     // Read before anything awaits (context is not reachable after an `.await`).
-    let password_error = StoredValue::new(crate::components::plain_form_error(
-        <super::super::password::api::ChangePassword as leptos::server_fn::ServerFn>::url(),
-    )());
+    let query = leptos_router::hooks::use_query_map();
+    // What a plain form post (no JavaScript) left to show once: an
+    // enrolment in progress, new backup codes. Only on the first load: the
+    // app's own reloads must not ask again.
+    let (totp, codes) = query.with_untracked(|q| (q.get("totp"), q.get("codes")));
+    let data = Resource::new(
+        move || page.version.get(),
+        move |v| {
+            let (totp, codes) = if v == 0 { (totp.clone(), codes.clone()) } else { (None, None) };
+            get_security(totp, codes)
+        },
+    );
+    // After a plain form post the server redirects here with what it did.
+    let changed = query.with_untracked(|q| {
+        q.get_str("password_changed").and_then(|n| n.parse::<u64>().ok()).map(changed_message).or_else(|| match q.get_str("done") {
+            Some("renamed") => Some("Renamed.".to_owned()),
+            Some("removed") => Some("Removed.".to_owned()),
+            Some("totp_added") => Some(TOTP_ADDED.to_owned()),
+            _ => None,
+        })
+    });
+    let password_error =
+        StoredValue::new(crate::components::plain_form_error(<super::super::password::api::ChangePassword as ServerFn>::url())());
+    let totp_error = StoredValue::new(crate::components::plain_form_error(<FinishTotpEnrolment as ServerFn>::url())());
+    let reauth = StoredValue::new(plain_reauth());
     // A refused plain post (e.g. removing the last method a flow needs) comes back here.
     let plain_error = {
         let urls = [
-            <RenamePasskey as leptos::server_fn::ServerFn>::url(),
-            <RemovePasskey as leptos::server_fn::ServerFn>::url(),
-            <RenameTotp as leptos::server_fn::ServerFn>::url(),
-            <RemoveTotp as leptos::server_fn::ServerFn>::url(),
+            <RenamePasskey as ServerFn>::url(),
+            <RemovePasskey as ServerFn>::url(),
+            <RenameTotp as ServerFn>::url(),
+            <RemoveTotp as ServerFn>::url(),
+            <StartTotpEnrolment as ServerFn>::url(),
+            <GenerateBackupCodes as ServerFn>::url(),
         ];
         urls.into_iter().find_map(|u| crate::components::plain_form_error(u)())
     };
@@ -45,19 +57,19 @@ pub fn SecurityPage() -> impl IntoView {
         <Title text="Security"/>
         <h1>"Security"</h1>
         <p class="muted">"How you sign in, and what happened on your account lately."</p>
-        <noscript><p class="alert alert--info">"Adding passkeys and authenticator apps, and generating backup codes, needs JavaScript. Renaming and removing them works without it."</p></noscript>
-        <div class="status-slot">{move || page.notice.get().or_else(changed).map(|m| view! { <Alert kind=AlertKind::Success message=m/> })}</div>
+        <noscript><p class="alert alert--info">"Adding a passkey needs JavaScript (your browser talks to your device). Everything else here works without it."</p></noscript>
+        <div class="status-slot">{move || page.notice.get().or_else(|| changed.clone()).map(|m| view! { <Alert kind=AlertKind::Success message=m/> })}</div>
         {plain_error.map(|e| view! { <ErrorAlert error=e/> })}
         <Transition fallback=|| view! { <Spinner label="Loading…"/> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(sec) => view! {
-                        <ReauthPanel retry=page.retry options=sec.reauth.clone()/>
+                        <ReauthPanel retry=page.retry options=sec.reauth.clone() plain=reauth.get_value()/>
                         <ChangePasswordSection min=sec.password_min_length initial_error=password_error.get_value()
                             on_changed=Callback::new(move |m| page.done(m))/>
                         <PasskeysSection page=page items=sec.passkeys.clone()/>
-                        <TotpSection page=page items=sec.totp.clone()/>
-                        <BackupCodesSection page=page info=sec.backup_codes.clone()/>
+                        <TotpSection page=page items=sec.totp.clone() pending=sec.totp_enrolment.clone() plain_error=totp_error.get_value()/>
+                        <BackupCodesSection page=page info=sec.backup_codes.clone() shown=sec.new_codes.clone()/>
                         <ActivitySection items=sec.activity.clone()/>
                     }.into_any(),
                     Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
@@ -66,6 +78,16 @@ pub fn SecurityPage() -> impl IntoView {
         </Transition>
     }
 }
+
+/// What a plain form post left to show, or why it is gone.
+fn split<T>(left: Option<Result<T, AppError>>) -> (Option<T>, Option<AppError>) {
+    match left.transpose() {
+        Ok(shown) => (shown, None),
+        Err(e) => (None, Some(e)),
+    }
+}
+
+const TOTP_ADDED: &str = "Authenticator app added. You'll be asked for a code when you sign in.";
 
 #[component]
 fn PasskeysSection(page: Page, items: Vec<Credential>) -> impl IntoView {
@@ -232,9 +254,17 @@ fn CredentialRow(page: Page, item: Credential, kind: CredKind) -> impl IntoView 
 }
 
 #[component]
-fn TotpSection(page: Page, items: Vec<Credential>) -> impl IntoView {
-    let enrolment = RwSignal::new(None::<TotpEnrolment>);
-    let error = RwSignal::new(None::<AppError>);
+fn TotpSection(
+    page: Page,
+    items: Vec<Credential>,
+    /// An enrolment a plain form post started (no JavaScript), or why it is gone.
+    pending: Option<Result<TotpEnrolment, AppError>>,
+    /// A refused plain post of the enrolment's code.
+    plain_error: Option<AppError>,
+) -> impl IntoView {
+    let (pending, pending_error) = split(pending);
+    let enrolment = RwSignal::new(pending);
+    let error = RwSignal::new(plain_error.or(pending_error));
     let code = RwSignal::new(String::new());
     let name = RwSignal::new(String::from("Phone"));
     let busy = RwSignal::new(false);
@@ -257,7 +287,7 @@ fn TotpSection(page: Page, items: Vec<Credential>) -> impl IntoView {
             if page.handle(r, this, error).is_some() {
                 enrolment.set(None);
                 code.set(String::new());
-                page.notice.set(Some("Authenticator app added. You'll be asked for a code when you sign in.".into()));
+                page.notice.set(Some(TOTP_ADDED.into()));
                 page.reload();
             }
         });
@@ -275,10 +305,12 @@ fn TotpSection(page: Page, items: Vec<Credential>) -> impl IntoView {
             {move || error.get().filter(|e| e.field_errors().is_empty()).map(|e| view! { <ErrorAlert error=e/> })}
             {move || match enrolment.get() {
                 None => view! {
-                    <button class="button button--primary" type="button" data-testid="totp-start" on:click=move |_| start.run(())
-                        disabled=move || busy.get()>
-                        {if has_any { "Add another app" } else { "Set up an authenticator app" }}
-                    </button>
+                    <form method="post" action={<StartTotpEnrolment as leptos::server_fn::ServerFn>::url()}
+                        on:submit=move |ev| { ev.prevent_default(); start.run(()); }>
+                        <button class="button button--primary" type="submit" data-testid="totp-start" disabled=move || busy.get()>
+                            {if has_any { "Add another app" } else { "Set up an authenticator app" }}
+                        </button>
+                    </form>
                 }.into_any(),
                 Some(e) => view! {
                     <div class="enrol" data-testid="totp-enrol">
@@ -288,17 +320,18 @@ fn TotpSection(page: Page, items: Vec<Credential>) -> impl IntoView {
                         <img class="qr" src=e.qr_data_uri.clone() alt="QR code for your authenticator app" width="200" height="200"/>
                         <p class="small">"Key: "<code class="secret" data-testid="totp-secret">{e.secret_base32.clone()}</code></p>
                         <details class="small"><summary>"Setup link"</summary><code class="secret" data-testid="totp-uri">{e.otpauth_uri.clone()}</code></details>
-                        // POST even though only the app submits it: the code never goes into an address.
-                        <form class="form-grid" method="post" on:submit=move |ev| { ev.prevent_default(); finish.run(()); } novalidate>
+                        // A plain form without JavaScript; the code never goes into an address.
+                        <form class="form-grid" method="post" action={<FinishTotpEnrolment as leptos::server_fn::ServerFn>::url()}
+                            on:submit=move |ev| { ev.prevent_default(); finish.run(()); } novalidate>
+                            <input type="hidden" name="ceremony" value=e.ceremony.clone()/>
                             <TextField label="Name" name="name" id="totp-name" value=name controlled=true
                                 on_input=move |v| name.set(v) error=field("name")/>
                             <TextField label="Code shown in the app" name="code" id="totp-code" inputmode="numeric"
                                 autocomplete="one-time-code" value=code controlled=true on_input=move |v| code.set(v) error=field("code")/>
                             <div class="form-actions">
                                 <button class="button button--primary" type="submit" data-testid="totp-save" disabled=move || busy.get()>"Save"</button>
-                                <button class="button button--quiet" type="button" on:click=move |_| { enrolment.set(None); error.set(None); }>
-                                    "Cancel"
-                                </button>
+                                <a class="button button--quiet" href=crate::routes::SECURITY
+                                    on:click=move |ev| { ev.prevent_default(); enrolment.set(None); error.set(None); }>"Cancel"</a>
                             </div>
                         </form>
                     </div>
@@ -326,10 +359,17 @@ fn download_href(codes: &[String]) -> String {
 }
 
 #[component]
-fn BackupCodesSection(page: Page, info: BackupCodesInfo) -> impl IntoView {
-    let codes = RwSignal::new(None::<Vec<String>>);
+fn BackupCodesSection(
+    page: Page,
+    info: BackupCodesInfo,
+    /// New codes a plain form post generated (no JavaScript), shown this once.
+    shown: Option<Result<Vec<String>, AppError>>,
+) -> impl IntoView {
+    let (shown, shown_error) = split(shown);
+    let codes = RwSignal::new(shown);
     let confirming = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
+    let error = RwSignal::new(shown_error);
+    let js = crate::components::hydrated();
     let copied = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let generate = retryable(move |this| {
@@ -350,6 +390,15 @@ fn BackupCodesSection(page: Page, info: BackupCodesInfo) -> impl IntoView {
             let _ = clipboard.write_text(&list.join("\n"));
             copied.set(true);
         }
+    };
+    // Codes a plain form post left to show are kept until this says so.
+    let saved = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        codes.set(None);
+        leptos::task::spawn_local(async move {
+            let _ = backup_codes_saved().await;
+            page.reload();
+        });
     };
     let has = info.total > 0;
     view! {
@@ -372,11 +421,13 @@ fn BackupCodesSection(page: Page, info: BackupCodesInfo) -> impl IntoView {
                         <p><strong>"Save these codes now. They won't be shown again."</strong></p>
                         <ul class="codes__list">{list.iter().map(|c| view! { <li><code>{c.clone()}</code></li> }).collect_view()}</ul>
                         <div class="form-actions">
-                            <button class="button" type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+                            <Show when=move || js.get()>
+                                <button class="button" type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+                            </Show>
                             <a class="button" href=download_href(&list) download="latchkey-backup-codes.txt">"Download"</a>
-                            <button class="button button--quiet" type="button" on:click=move |_| { codes.set(None); page.reload(); }>
-                                "I saved them"
-                            </button>
+                            <form method="post" action={<BackupCodesSaved as leptos::server_fn::ServerFn>::url()} on:submit=saved>
+                                <button class="button button--quiet" type="submit" data-testid="backup-saved">"I saved them"</button>
+                            </form>
                         </div>
                     </div>
                 }.into_any(),
@@ -389,10 +440,26 @@ fn BackupCodesSection(page: Page, info: BackupCodesInfo) -> impl IntoView {
                     </div>
                 }.into_any(),
                 None => view! {
-                    <button class="button button--primary" type="button" data-testid="backup-generate" disabled=move || busy.get()
-                        on:click=move |_| if has { confirming.set(true) } else { generate.run(()) }>
-                        {if has { "Generate new codes" } else { "Generate backup codes" }}
-                    </button>
+                    // Without JavaScript (and until the app runs): a plain form,
+                    // replacing codes confirmed with a required checkbox.
+                    <Show when=move || !js.get()>
+                        <form class="inline-form" method="post" action={<GenerateBackupCodes as leptos::server_fn::ServerFn>::url()}
+                            data-testid="backup-form">
+                            {has.then(|| view! {
+                                <label class="check"><input type="checkbox" name="confirm" value="yes" required=true/>
+                                    " Yes, replace my current codes (they stop working at once)"</label>
+                            })}
+                            <button class="button button--primary" type="submit" data-testid="backup-generate">
+                                {if has { "Generate new codes" } else { "Generate backup codes" }}
+                            </button>
+                        </form>
+                    </Show>
+                    <Show when=move || js.get()>
+                        <button class="button button--primary" type="button" data-testid="backup-generate" disabled=move || busy.get()
+                            on:click=move |_| if has { confirming.set(true) } else { generate.run(()) }>
+                            {if has { "Generate new codes" } else { "Generate backup codes" }}
+                        </button>
+                    </Show>
                 }.into_any(),
             }}
         </section>
