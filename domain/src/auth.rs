@@ -35,19 +35,11 @@ pub async fn check_password(ctx: &Ctx, identifier: &str, password: &str, now: Da
     // no account has its own, so both cost the same.
     let who = user.as_ref().map_or(Who::UnknownName(&name), |u| Who::Account(u.id));
     let attempt = budget::reserve(ctx, who, now).await?;
-    let hash = match &user {
-        Some(u) => accounts::password_hash(&ctx.db, u.id).await?,
-        None => None,
-    };
-    let (Some(user), Some(hash)) = (user, hash) else {
-        ctx.hasher.verify_dummy(password).await?;
+    let right = crate::passwords::verify(ctx, user.as_ref().map(|u| u.id), password).await?;
+    let (Some(user), true) = (user, right) else {
         attempt.failed(ctx, now).await?;
         return Err(Error::InvalidCredentials);
     };
-    if !ctx.hasher.verify(password, hash.expose()).await? {
-        attempt.failed(ctx, now).await?;
-        return Err(Error::InvalidCredentials);
-    }
     Ok((user, attempt))
 }
 

@@ -1,17 +1,16 @@
-//! What a person can sign in with, and the rule that no change may lock them
-//! out: removing a method is refused when the login flow could then no
-//! longer be completed by this person (e.g. the last second factor where the
-//! flow requires one, or the last passkey of an account without a password).
+//! What a person can sign in with (the input of the login flows' lock-out
+//! rule, [`crate::flows::ensure_can_remove`]), and the lock that serialises
+//! changes to it.
 
 use chrono::{DateTime, Utc};
 use entity::prelude::*;
 use entity::{backup_codes, passkeys, password_credentials, totp_credentials};
-use proto::flow::{self, Method, Subject};
+use proto::flow::{Method, Subject};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
-use crate::{Error, Result, flows};
+use crate::Result;
 
 /// The methods a person has enrolled (backup codes only while unused ones remain).
 pub async fn enrolled(db: &impl ConnectionTrait, user_id: Uuid) -> Result<BTreeSet<Method>> {
@@ -84,42 +83,4 @@ pub(crate) async fn lock_sign_in_rules(txn: &DatabaseTransaction, now: DateTime<
 
 pub async fn subject(db: &impl ConnectionTrait, user: &entity::users::Model, new_device: bool) -> Result<Subject> {
     Ok(Subject { enrolled: enrolled(db, user.id).await?, is_admin: user.is_admin, new_device })
-}
-
-/// Refuses removing one credential of `method` (`last`: the person's only
-/// one) when that would lock the person out; `what` names it in the message.
-/// Call it inside the removal's transaction, after [`lock_sign_in_rules`].
-pub async fn ensure_can_remove(
-    db: &impl ConnectionTrait,
-    user: &entity::users::Model,
-    method: Method,
-    last: bool,
-    what: &str,
-) -> Result<()> {
-    let mut remaining = enrolled(db, user.id).await?;
-    if last {
-        remaining.remove(&method);
-    }
-    ensure_not_locked_out(db, user, remaining, what).await
-}
-
-/// Refuses a change that would leave `user` with `remaining` methods unable to
-/// sign in to My Account.
-async fn ensure_not_locked_out(
-    db: &impl ConnectionTrait,
-    user: &entity::users::Model,
-    remaining: BTreeSet<Method>,
-    what: &str,
-) -> Result<()> {
-    let flow = flows::current(db, flows::MY_ACCOUNT).await?.flow;
-    let subject = Subject { enrolled: remaining.clone(), is_admin: user.is_admin, new_device: true };
-    if flow::can_complete(&flow, &subject) {
-        return Ok(());
-    }
-    let reason = if !remaining.iter().any(|m| m.is_first_factor()) {
-        "you would have no password or passkey left to sign in with"
-    } else {
-        "the sign-in flow requires a second factor and you would have none left"
-    };
-    Err(Error::Refused(format!("You can't remove {what}: {reason}. Add another method first.")))
 }

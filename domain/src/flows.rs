@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use entity::login_flows;
 use entity::prelude::*;
-use proto::flow::Flow;
+use proto::flow::{Flow, Method, Subject};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use std::collections::BTreeSet;
 use uuid::Uuid;
 
 use crate::{Error, Result, factors};
@@ -190,6 +191,44 @@ async fn ensure_an_admin_can_sign_in(db: &impl ConnectionTrait, flow: &Flow, act
 
 /// Saves `flow` as the next version without the administrator checks of
 /// [`update`] (tests set up flows with it).
+/// Refuses removing one credential of `method` (`last`: the person's only
+/// one) when that would lock the person out; `what` names it in the message.
+/// Call it inside the removal's transaction, after [`factors::lock_sign_in_rules`].
+pub async fn ensure_can_remove(
+    db: &impl ConnectionTrait,
+    user: &entity::users::Model,
+    method: Method,
+    last: bool,
+    what: &str,
+) -> Result<()> {
+    let mut remaining = factors::enrolled(db, user.id).await?;
+    if last {
+        remaining.remove(&method);
+    }
+    ensure_not_locked_out(db, user, remaining, what).await
+}
+
+/// Refuses a change that would leave `user` with `remaining` methods unable to
+/// sign in to My Account.
+async fn ensure_not_locked_out(
+    db: &impl ConnectionTrait,
+    user: &entity::users::Model,
+    remaining: BTreeSet<Method>,
+    what: &str,
+) -> Result<()> {
+    let flow = current(db, MY_ACCOUNT).await?.flow;
+    let subject = Subject { enrolled: remaining.clone(), is_admin: user.is_admin, new_device: true };
+    if proto::flow::can_complete(&flow, &subject) {
+        return Ok(());
+    }
+    let reason = if !remaining.iter().any(|m| m.is_first_factor()) {
+        "you would have no password or passkey left to sign in with"
+    } else {
+        "the sign-in flow requires a second factor and you would have none left"
+    };
+    Err(Error::Refused(format!("You can't remove {what}: {reason}. Add another method first.")))
+}
+
 #[cfg(test)]
 pub(crate) async fn save(db: &impl ConnectionTrait, app: &str, flow: &Flow, by: Option<Uuid>, now: DateTime<Utc>) -> Result<StoredFlow> {
     let problems = flow.validate();
@@ -226,7 +265,7 @@ async fn insert_version(
 mod tests {
     use super::*;
     use crate::testing::{self, TestDb};
-    use proto::flow::{Condition, Method, Step};
+    use proto::flow::{Condition, Step};
 
     fn totp_always() -> Flow {
         Flow {
@@ -368,7 +407,7 @@ mod tests {
             let (db, c) = (ctx.db.clone(), ctx.clone());
             let holder2 = holder.clone();
             let save = tokio::spawn(async move { update(&db, MY_ACCOUNT, base, &totp_always(), saver.id, None, testing::t0()).await });
-            let remove = tokio::spawn(async move { crate::totp::remove(&c, &holder2, cred.id, &Default::default()).await });
+            let remove = tokio::spawn(async move { crate::methods::remove_totp(&c, &holder2, cred.id, &Default::default()).await });
             let (saved, removed) = (save.await.unwrap(), remove.await.unwrap());
             assert!(!(saved.is_ok() && removed.is_ok()), "round {round}: both passed, so no administrator can sign in");
             assert!(saved.is_ok() || removed.is_ok(), "round {round}: one of them must pass: {saved:?} {removed:?}");
@@ -378,7 +417,7 @@ mod tests {
             // Back to the start: the default flow, no authenticator app.
             if saved.is_ok() {
                 update(&ctx.db, MY_ACCOUNT, stored.version, &Flow::default_my_account(), saver.id, None, testing::t0()).await.unwrap();
-                crate::totp::remove(&ctx, &holder, cred.id, &Default::default()).await.unwrap();
+                crate::methods::remove_totp(&ctx, &holder, cred.id, &Default::default()).await.unwrap();
             }
         }
     }

@@ -135,7 +135,7 @@ mod tests {
         assert!(testing::mailed_texts(&ctx, "alice@example.com").await.is_empty(), "a wrong code changes nothing and mails nothing");
         let cred = crate::totp::finish_enrolment(&ctx, user.id, e.ceremony, &code, "Phone", &meta, now).await.unwrap();
         crate::backup_codes::regenerate(&ctx, user.id, &meta, now).await.unwrap();
-        crate::totp::remove(&ctx, &user, cred.id, &meta).await.unwrap();
+        crate::methods::remove_totp(&ctx, &user, cred.id, &meta).await.unwrap();
         let texts = testing::mailed_texts(&ctx, "alice@example.com").await;
         assert_eq!(texts.len(), 3, "{texts:#?}");
         for subject in [

@@ -24,7 +24,7 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 
 use crate::ceremonies::{self, Kind};
 use crate::notices::{self, Change};
-use crate::{Ctx, Error, Result, factors};
+use crate::{Ctx, Error, Result};
 
 /// The relying party for a public origin such as `https://id.example.com`.
 pub fn relying_party(public_origin: &str) -> Result<Webauthn> {
@@ -194,19 +194,4 @@ pub async fn rename(db: &impl ConnectionTrait, user_id: Uuid, id: Uuid, name: &s
     a.name = Set(name.to_owned());
     a.update(db).await?;
     Ok(())
-}
-
-/// Removes a passkey unless that would lock the person out.
-/// **Requires:** the caller checked recent authentication.
-pub async fn remove(ctx: &Ctx, user: &entity::users::Model, id: Uuid, meta: &crate::ClientMeta) -> Result<passkeys::Model> {
-    let txn = crate::db::begin_write(&ctx.db).await?;
-    factors::lock_sign_in_rules(&txn, ctx.now()).await?;
-    let all = list(&txn, user.id).await?;
-    let row = all.iter().find(|r| r.id == id).cloned().ok_or(Error::NotFound)?;
-    factors::ensure_can_remove(&txn, user, proto::flow::Method::Passkey, all.len() == 1, "your last passkey").await?;
-    Passkeys::delete_by_id(id).exec(&txn).await?;
-    notices::security_changed(&txn, ctx, user.id, Change::PasskeyRemoved(&row.name), meta, ctx.now()).await?;
-    txn.commit().await?;
-    crate::mail::wake(ctx);
-    Ok(row)
 }

@@ -13,6 +13,52 @@ use crate::events::{self, Kind};
 use crate::sessions::Authenticated;
 use crate::{ClientMeta, Ctx, Error, Result, mail, users};
 
+/// Whether `password` is the password of `user_id`'s account: the one
+/// password check (sign-in, its later steps, re-authentication, password
+/// change). No account (`None`) or an account without a password spends the
+/// same argon2 work and is `false`, so timing does not tell them apart.
+pub async fn verify(ctx: &Ctx, user_id: Option<Uuid>, password: &str) -> Result<bool> {
+    let hash = match user_id {
+        Some(id) => users::password_hash(&ctx.db, id).await?,
+        None => None,
+    };
+    match hash {
+        Some(h) => ctx.hasher.verify(password, h.expose()).await,
+        None => {
+            ctx.hasher.verify_dummy(password).await?;
+            Ok(false)
+        }
+    }
+}
+
+/// Which sessions end when a password changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndSessions {
+    /// Every session (a reset by mail: whoever was signed in may be the attacker).
+    All,
+    /// Every session but this one (a change with "sign out other sessions").
+    AllBut(Uuid),
+    /// None (a change keeping the other sessions).
+    Keep,
+}
+
+/// Ends, in the change's transaction, everything the old password let
+/// someone hold: sessions (as `sessions` says), reset links (they would undo
+/// the change), half-finished sign-ins (a first step passed with the old
+/// password must not count) and remembered devices. The one place that does
+/// this; returns how many sessions ended.
+pub async fn end_after_change(txn: &impl ConnectionTrait, user_id: Uuid, sessions: EndSessions, now: DateTime<Utc>) -> Result<u64> {
+    let ended = match sessions {
+        EndSessions::All => crate::sessions::revoke_all(txn, user_id, now).await?,
+        EndSessions::AllBut(keep) => crate::sessions::revoke_others(txn, user_id, keep, now).await?,
+        EndSessions::Keep => 0,
+    };
+    crate::tokens::revoke_all(txn, user_id, crate::tokens::Purpose::ResetPassword, now).await?;
+    crate::sessions::forget_partial_logins(txn, user_id).await?;
+    crate::devices::forget_all(txn, user_id).await?;
+    Ok(ended)
+}
+
 /// Scores below this (0–4) are refused as too easy to guess.
 pub const MIN_SCORE: u8 = 2;
 
@@ -122,7 +168,7 @@ pub struct Change<'a> {
 pub async fn change(ctx: &Ctx, session: &Authenticated, c: Change<'_>, meta: &ClientMeta, now: DateTime<Utc>) -> Result<u64> {
     let user = users::get(&ctx.db, session.user_id).await?;
     let attempt = budget::reserve(ctx, Who::Account(user.id), now).await?;
-    let right = users::check_password(ctx, user.id, c.current).await;
+    let right = verify(ctx, Some(user.id), c.current).await;
     if !attempt.settle(ctx, right?, now).await? {
         events::record(&ctx.db, user.id, Kind::ReauthFailed, Some("pwd"), Some("changing the password".into()), meta, now).await?;
         return Err(Error::invalid("current", "Your current password is not right."));
@@ -134,12 +180,8 @@ pub async fn change(ctx: &Ctx, session: &Authenticated, c: Change<'_>, meta: &Cl
     let hash = ctx.hasher.hash(c.new).await?;
     let txn = crate::db::begin_write(&ctx.db).await?;
     store_hash(&txn, user.id, hash, now).await?;
-    let ended = if c.sign_out_others { crate::sessions::revoke_others(&txn, user.id, session.session_id, now).await? } else { 0 };
-    // Reset links sent earlier would undo this change, and a first sign-in
-    // step passed with the old password must not count: both end.
-    crate::tokens::revoke_all(&txn, user.id, crate::tokens::Purpose::ResetPassword, now).await?;
-    crate::signin::forget_partial_logins(&txn, user.id).await?;
-    crate::devices::forget_all(&txn, user.id).await?;
+    let sessions = if c.sign_out_others { EndSessions::AllBut(session.session_id) } else { EndSessions::Keep };
+    let ended = end_after_change(&txn, user.id, sessions, now).await?;
     let detail = if c.sign_out_others { format!("{ended} other sessions signed out") } else { "other sessions kept".into() };
     events::record(&txn, user.id, Kind::PasswordChanged, Some("pwd"), Some(detail), meta, now).await?;
     mail::enqueue(&txn, ctx, &changed_mail(ctx, &user, meta, now, false), now).await?;

@@ -13,7 +13,7 @@ use webauthn_rs::prelude::{PublicKeyCredential, RequestChallengeResponse};
 use crate::budget::{self, Who};
 use crate::events::{self, Kind};
 use crate::sessions::Authenticated;
-use crate::{ClientMeta, Ctx, Error, Result, passkeys, totp, users};
+use crate::{ClientMeta, Ctx, Error, Result, passkeys, totp};
 
 /// Refuses with [`Error::ReauthRequired`] when the session's last proof is
 /// older than the window.
@@ -76,7 +76,7 @@ pub async fn prove(ctx: &Ctx, session: &Authenticated, proof: Proof<'_>, meta: &
 /// Checks a proof: whether it is right, its `amr` value and its form field.
 async fn check(ctx: &Ctx, session: &Authenticated, proof: Proof<'_>, now: DateTime<Utc>) -> Result<(bool, &'static str, &'static str)> {
     Ok(match proof {
-        Proof::Password(pw) => (users::check_password(ctx, session.user_id, pw).await?, "pwd", "password"),
+        Proof::Password(pw) => (crate::passwords::verify(ctx, Some(session.user_id), pw).await?, "pwd", "password"),
         Proof::Totp(code) => {
             if totp::normalize_code(code).is_none() {
                 return Err(Error::invalid("code", "Enter the 6-digit code from your authenticator app."));

@@ -426,10 +426,7 @@ pub async fn reset(
             .exec(&txn)
             .await?;
     }
-    crate::sessions::revoke_all(&txn, u.id, now).await?;
-    tokens::revoke_all(&txn, u.id, Purpose::ResetPassword, now).await?;
-    crate::signin::forget_partial_logins(&txn, u.id).await?;
-    crate::devices::forget_all(&txn, u.id).await?;
+    passwords::end_after_change(&txn, u.id, passwords::EndSessions::All, now).await?;
     events::record(&txn, u.id, Kind::PasswordReset, Some("email"), None, meta, now).await?;
     mail::enqueue(&txn, ctx, &passwords::changed_mail(ctx, &u, meta, now, true), now).await?;
     txn.commit().await?;

@@ -210,6 +210,14 @@ pub async fn revoke_all(db: &impl ConnectionTrait, user_id: Uuid, now: DateTime<
 }
 
 /// Ends every session of `user_id` except `keep`; returns how many ended.
+/// Drops every half-finished sign-in of a person (their password changed:
+/// a first step passed with the old one must not count).
+pub async fn forget_partial_logins(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64> {
+    use entity::partial_logins;
+    use entity::prelude::PartialLogins;
+    Ok(PartialLogins::delete_many().filter(partial_logins::Column::UserId.eq(user_id)).exec(db).await?.rows_affected)
+}
+
 pub async fn revoke_others(db: &impl ConnectionTrait, user_id: Uuid, keep: Uuid, now: DateTime<Utc>) -> Result<u64> {
     revoke_where(db, sea_orm::Condition::all().add(user_sessions::Column::UserId.eq(user_id)).add(user_sessions::Column::Id.ne(keep)), now)
         .await

@@ -397,10 +397,7 @@ pub async fn verify(
 /// Checks one proof for the person of a half-finished sign-in.
 async fn check_proof(ctx: &Ctx, user: &entity::users::Model, proof: Proof<'_>, meta: &ClientMeta, now: DateTime<Utc>) -> Result<bool> {
     Ok(match proof {
-        Proof::Password(pw) => match users::password_hash(&ctx.db, user.id).await? {
-            Some(h) => ctx.hasher.verify(pw, h.expose()).await?,
-            None => false,
-        },
+        Proof::Password(pw) => crate::passwords::verify(ctx, Some(user.id), pw).await?,
         Proof::Totp(code) => {
             if totp::normalize_code(code).is_none() {
                 return Err(Error::invalid("code", "Enter the 6-digit code from your authenticator app."));
@@ -495,12 +492,6 @@ fn field_of(m: Method) -> &'static str {
 pub async fn cancel(db: &impl ConnectionTrait, token: &str) -> Result<()> {
     PartialLogins::delete_many().filter(partial_logins::Column::TokenHash.eq(hash_token(token))).exec(db).await?;
     Ok(())
-}
-
-/// Drops every half-finished sign-in of a person (their password changed:
-/// a first step passed with the old one must not count).
-pub async fn forget_partial_logins(db: &impl ConnectionTrait, user_id: Uuid) -> Result<u64> {
-    Ok(PartialLogins::delete_many().filter(partial_logins::Column::UserId.eq(user_id)).exec(db).await?.rows_affected)
 }
 
 /// Deletes half-finished sign-ins that expired.

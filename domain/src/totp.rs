@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 
 use crate::ceremonies::{self, Kind};
 use crate::notices::{self, Change};
-use crate::{Ctx, Error, Result, factors};
+use crate::{Ctx, Error, Result};
 
 pub const ISSUER: &str = "Latchkey";
 pub const DIGITS: usize = 6;
@@ -194,21 +194,6 @@ pub async fn rename(db: &impl ConnectionTrait, user_id: Uuid, id: Uuid, name: &s
     a.name = Set(name.to_owned());
     a.update(db).await?;
     Ok(())
-}
-
-/// Removes an authenticator app unless that would lock the person out.
-/// **Requires:** the caller checked recent authentication.
-pub async fn remove(ctx: &Ctx, user: &entity::users::Model, id: Uuid, meta: &crate::ClientMeta) -> Result<totp_credentials::Model> {
-    let txn = crate::db::begin_write(&ctx.db).await?;
-    factors::lock_sign_in_rules(&txn, ctx.now()).await?;
-    let creds = list(&txn, user.id).await?;
-    let cred = creds.iter().find(|c| c.id == id).cloned().ok_or(Error::NotFound)?;
-    factors::ensure_can_remove(&txn, user, proto::flow::Method::Totp, creds.len() == 1, "this authenticator app").await?;
-    TotpCredentials::delete_by_id(id).exec(&txn).await?;
-    notices::security_changed(&txn, ctx, user.id, Change::TotpRemoved(&cred.name), meta, ctx.now()).await?;
-    txn.commit().await?;
-    crate::mail::wake(ctx);
-    Ok(cred)
 }
 
 #[cfg(test)]

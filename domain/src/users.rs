@@ -1,6 +1,7 @@
-//! Accounts and their profile. Callers validate and normalise input with the
-//! shared rules in `app` (the same functions the browser runs); this module
-//! enforces what only the database can: uniqueness, and atomic writes.
+//! Accounts as stored (a store: nothing here calls a use case). Callers
+//! validate and normalise input with the shared rules in `app` (the same
+//! functions the browser runs); this module enforces what only the database
+//! can: uniqueness, and atomic writes. Editing a profile is [`crate::profile`].
 
 use chrono::{DateTime, Utc};
 use entity::prelude::*;
@@ -19,19 +20,6 @@ pub struct NewUser {
     pub username: String,
     pub email: String,
     pub is_admin: bool,
-}
-
-/// The editable part of a profile, already validated and normalised.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ProfileUpdate {
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub display_name: Option<String>,
-    pub email: String,
-    pub phone: Option<String>,
-    pub locale: Option<String>,
-    pub time_zone: Option<String>,
-    pub picture_url: Option<String>,
 }
 
 /// Creates an account with a password, in one transaction.
@@ -96,7 +84,7 @@ async fn insert_user(db: &impl ConnectionTrait, new: &NewUser, now: DateTime<Utc
     .map_err(unique_to_invalid)
 }
 
-async fn ensure_email_free(db: &impl ConnectionTrait, email: &str, except: Option<Uuid>) -> Result<()> {
+pub(crate) async fn ensure_email_free(db: &impl ConnectionTrait, email: &str, except: Option<Uuid>) -> Result<()> {
     let mut q = Users::find().filter(users::Column::Email.eq(email));
     if let Some(id) = except {
         q = q.filter(users::Column::Id.ne(id));
@@ -109,12 +97,12 @@ async fn ensure_email_free(db: &impl ConnectionTrait, email: &str, except: Optio
 
 /// The refusal of a new email address that cannot be used, worded so that it
 /// does not tell whether another account has it.
-fn email_unavailable() -> Error {
+pub(crate) fn email_unavailable() -> Error {
     Error::invalid("email", "This email address can't be used for your account. Check it, or choose another.")
 }
 
 /// A unique-constraint race lost to a concurrent writer still gets a clear message.
-fn unique_to_invalid(e: sea_orm::DbErr) -> Error {
+pub(crate) fn unique_to_invalid(e: sea_orm::DbErr) -> Error {
     match e.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(detail)) if detail.contains("email") => {
             Error::invalid("email", "That email address is used by another account.")
@@ -171,71 +159,6 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
     Ok(Users::find().count(db).await?)
 }
 
-/// Saves a profile. A changed email address becomes unverified, and needs
-/// `recent_proof` (a fresh sign-in proof): reset links go to that address, so
-/// a borrowed signed-in browser must not be able to redirect them.
-/// Returns the saved account and whether the email changed.
-pub async fn update_profile(
-    ctx: &Ctx,
-    id: Uuid,
-    update: ProfileUpdate,
-    recent_proof: bool,
-    meta: &crate::ClientMeta,
-    now: DateTime<Utc>,
-) -> Result<(users::Model, bool)> {
-    if get(&ctx.db, id).await?.email != update.email {
-        if !recent_proof {
-            return Err(Error::ReauthRequired);
-        }
-        // A change mails an address the person chose, and its refusal hints
-        // that the address has an account: both are bounded per account.
-        // Outside the transaction, so a refused change still counts.
-        ctx.limits.email_change.check(&ctx.db, &id.to_string(), now).await?;
-    }
-    let txn = crate::db::begin_write(&ctx.db).await?;
-    let current = get(&txn, id).await?;
-    let email_changed = current.email != update.email;
-    let old_email = current.email.clone();
-    if email_changed {
-        if !recent_proof {
-            return Err(Error::ReauthRequired);
-        }
-        // No enumeration: the refusal does not say another account has it.
-        if ensure_email_free(&txn, &update.email, Some(id)).await.is_err() {
-            return Err(email_unavailable());
-        }
-    }
-    let mut active: users::ActiveModel = current.into();
-    active.given_name = Set(update.given_name);
-    active.family_name = Set(update.family_name);
-    active.display_name = Set(update.display_name);
-    active.phone = Set(update.phone);
-    active.locale = Set(update.locale);
-    active.time_zone = Set(update.time_zone);
-    active.picture_url = Set(update.picture_url);
-    if email_changed {
-        active.email = Set(update.email);
-        active.email_verified = Set(false);
-    }
-    active.updated_at = Set(now);
-    let saved = active.update(&txn).await.map_err(|e| match unique_to_invalid(e) {
-        Error::Invalid { field: "email", .. } => email_unavailable(),
-        other => other,
-    })?;
-    if email_changed {
-        // A link to the new address, a notice to the old one: sent after the commit.
-        crate::recovery::queue_email_verification(&txn, ctx, &saved, now).await?;
-        crate::recovery::queue_email_changed_notice(&txn, ctx, &saved, &old_email, now).await?;
-        let kind = crate::events::Kind::EmailChanged;
-        crate::events::record(&txn, id, kind, None, Some(format!("{old_email} → {}", saved.email)), meta, now).await?;
-    }
-    txn.commit().await?;
-    if email_changed {
-        crate::mail::wake(ctx);
-    }
-    Ok((saved, email_changed))
-}
-
 /// Records a completed sign-in on the account.
 pub async fn record_login(db: &impl ConnectionTrait, id: Uuid, ip: Option<String>, now: DateTime<Utc>) -> Result<()> {
     let user = get(db, id).await?;
@@ -246,18 +169,6 @@ pub async fn record_login(db: &impl ConnectionTrait, id: Uuid, ip: Option<String
     active.second_factor_after_reset = Set(false);
     active.update(db).await?;
     Ok(())
-}
-
-/// Whether `password` is the account's password. An account without one
-/// spends the same work, so timing does not tell the two apart.
-pub async fn check_password(ctx: &Ctx, user_id: Uuid, password: &str) -> Result<bool> {
-    match password_hash(&ctx.db, user_id).await? {
-        Some(h) => ctx.hasher.verify(password, h.expose()).await,
-        None => {
-            ctx.hasher.verify_dummy(password).await?;
-            Ok(false)
-        }
-    }
 }
 
 /// The stored password hash of an account, if it has a password.
@@ -309,74 +220,4 @@ mod tests {
         assert!(find_by_login(&ctx.db, "nobody").await.unwrap().is_none());
     }
     crate::db_test!(login_lookup_is_case_insensitive_by_username_or_email);
-
-    async fn changing_email_marks_it_unverified_and_checks_uniqueness(t: TestDb) {
-        let ctx = t.ctx();
-        let now = testing::t0();
-        let a = create_with_password(&ctx, new_user("alice"), "a long password", now).await.unwrap();
-        create_with_password(&ctx, new_user("bob"), "a long password", now).await.unwrap();
-        // Pretend alice verified her address.
-        let mut active: users::ActiveModel = a.clone().into();
-        active.email_verified = Set(true);
-        active.update(&ctx.db).await.unwrap();
-
-        let same_email = ProfileUpdate { email: a.email.clone(), given_name: Some("Alice".into()), ..Default::default() };
-        let (saved, changed) = update_profile(&ctx, a.id, same_email, false, &Default::default(), now).await.unwrap();
-        assert!(!changed);
-        assert!(saved.email_verified);
-        assert_eq!(saved.given_name.as_deref(), Some("Alice"));
-
-        // Threat: account enumeration through the email field. The refusal
-        // does not say that another account uses the address.
-        let taken = ProfileUpdate { email: "bob@example.com".into(), ..Default::default() };
-        match update_profile(&ctx, a.id, taken, true, &Default::default(), now).await {
-            Err(Error::Invalid { field: "email", message }) => assert!(!message.contains("another account"), "{message}"),
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(get(&ctx.db, a.id).await.unwrap().given_name.as_deref(), Some("Alice"), "a refused update changes nothing");
-
-        let later = now + chrono::Duration::minutes(5);
-        let new_email = ProfileUpdate { email: "alice@new.example".into(), ..Default::default() };
-        // Threat: a borrowed signed-in browser redirecting reset links to another mailbox.
-        let stale = update_profile(&ctx, a.id, new_email.clone(), false, &Default::default(), later).await;
-        assert!(matches!(stale, Err(Error::ReauthRequired)), "{stale:?}");
-        assert_eq!(get(&ctx.db, a.id).await.unwrap().email, a.email, "nothing changed");
-        let (saved, changed) = update_profile(&ctx, a.id, new_email, true, &Default::default(), later).await.unwrap();
-        assert!(changed);
-        assert!(!saved.email_verified);
-        assert_eq!(saved.updated_at, later);
-    }
-    crate::db_test!(changing_email_marks_it_unverified_and_checks_uniqueness);
-
-    /// Threat: mail bombing an arbitrary address, and probing which
-    /// addresses have accounts, through repeated email changes. Changes are
-    /// limited per account, refused ones included.
-    async fn email_changes_are_rate_limited_per_account(t: TestDb) {
-        let ctx = t.ctx();
-        let now = testing::t0();
-        let a = create_with_password(&ctx, new_user("alice"), testing::PASSWORD, now).await.unwrap();
-        let mut limited = None;
-        for i in 0..10 {
-            let u = ProfileUpdate { email: format!("victim{i}@example.com"), ..Default::default() };
-            if let Err(e) = update_profile(&ctx, a.id, u, true, &Default::default(), now).await {
-                limited = Some((i, e));
-                break;
-            }
-        }
-        let Some((i, Error::RateLimited { .. })) = limited else { panic!("no limit: {limited:?}") };
-        assert_eq!(i, 3, "three changes, then a wait");
-        // Other fields can still be saved meanwhile.
-        let same = get(&ctx.db, a.id).await.unwrap().email;
-        update_profile(
-            &ctx,
-            a.id,
-            ProfileUpdate { email: same, given_name: Some("A".into()), ..Default::default() },
-            false,
-            &Default::default(),
-            now,
-        )
-        .await
-        .unwrap();
-    }
-    crate::db_test!(email_changes_are_rate_limited_per_account);
 }

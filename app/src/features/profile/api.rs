@@ -78,7 +78,7 @@ pub async fn update_profile(profile: ProfileForm) -> Result<Profile, AppError> {
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
     let v = validate_profile(&profile).map_err(AppError::Invalid)?;
-    let update = domain::users::ProfileUpdate {
+    let update = domain::profile::ProfileUpdate {
         given_name: v.given_name,
         family_name: v.family_name,
         display_name: v.display_name,
@@ -89,7 +89,7 @@ pub async fn update_profile(profile: ProfileForm) -> Result<Profile, AppError> {
         picture_url: v.picture_url,
     };
     let recent = domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now()).is_ok();
-    let (saved, email_changed) = domain::users::update_profile(&s.ctx, auth.user_id, update, recent, &client_meta(), s.ctx.now()).await?;
+    let (saved, email_changed) = domain::profile::update(&s.ctx, auth.user_id, update, recent, &client_meta(), s.ctx.now()).await?;
     tracing::info!(user = %saved.id, email_changed, "profile updated");
     redirect_plain_form(&format!("{}?saved=1", crate::routes::PERSONAL_INFO));
     Ok(Profile { verification_sent: email_changed, ..to_profile(&saved) })

@@ -208,7 +208,7 @@ pub async fn rename_totp(id: String, name: String) -> Result<(), AppError> {
 #[server(prefix = "/api/security", endpoint = "totp_remove")]
 pub async fn remove_totp(id: String) -> Result<(), AppError> {
     let (s, _, user) = recent_proof().await?;
-    domain::totp::remove(&s.ctx, &user, parse_id(&id)?, &crate::ssr::client_meta()).await?;
+    domain::methods::remove_totp(&s.ctx, &user, parse_id(&id)?, &crate::ssr::client_meta()).await?;
     crate::ssr::redirect_plain_form(&format!("{}?done=removed", crate::routes::SECURITY));
     Ok(())
 }
@@ -277,7 +277,7 @@ pub async fn rename_passkey(id: String, name: String) -> Result<(), AppError> {
 #[server(prefix = "/api/security", endpoint = "passkey_remove")]
 pub async fn remove_passkey(id: String) -> Result<(), AppError> {
     let (s, _, user) = recent_proof().await?;
-    domain::passkeys::remove(&s.ctx, &user, parse_id(&id)?, &crate::ssr::client_meta()).await?;
+    domain::methods::remove_passkey(&s.ctx, &user, parse_id(&id)?, &crate::ssr::client_meta()).await?;
     crate::ssr::redirect_plain_form(&format!("{}?done=removed", crate::routes::SECURITY));
     Ok(())
 }
