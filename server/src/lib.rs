@@ -5,24 +5,17 @@ pub mod cli;
 pub mod config;
 pub mod metrics;
 pub mod middleware;
+pub mod routes;
 pub mod state;
 
 use app::ssr::{Services, SessionCookie};
 use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect};
-use axum::routing::get;
+use axum::http::StatusCode;
 use domain::clock::Clock;
 use leptos::config::LeptosOptions;
-use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::services::{ServeDir, ServeFile};
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use config::Config;
@@ -82,45 +75,12 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Built, Star
     Ok(Built { router: router(state), services, mail: sender })
 }
 
+/// The whole HTTP surface: the browser router and the protocol router side
+/// by side (see [`routes`]), under the layers every response gets.
 fn router(state: AppState) -> Router {
-    let routes = generate_route_list(app::App);
-    let context = {
-        let services = state.services.clone();
-        move || provide_context(services.clone())
-    };
-    let shell = {
-        let options = state.leptos_options.clone();
-        move || app::shell(options.clone())
-    };
-    let not_found = leptos_axum::render_app_async_with_context(context.clone(), shell.clone());
-
-    // Pages and server functions: they need the session.
-    let pages = Router::new()
-        .route("/", get(|| async { Redirect::to(app::routes::ACCOUNT) }))
-        .leptos_routes_with_context(&state, routes, context, shell)
-        .fallback(move |req| {
-            let not_found = not_found.clone();
-            async move { not_found(req).await.into_response() }
-        })
-        .layer(axum::middleware::from_fn(middleware::api_status::set_error_status))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::form_errors::sign_form_errors))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session::resolve_session))
-        .layer(axum::middleware::from_fn_with_state(state.web.clone(), middleware::csrf::refuse_cross_site))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
-
-    // The browser bundle: names carry no hash, so browsers revalidate (cheap 304s).
-    let site = std::path::PathBuf::from(state.leptos_options.site_root.as_ref());
-    let pkg = ServeDir::new(site.join("pkg")).precompressed_br().precompressed_gzip();
-    let statics = Router::new()
-        .nest_service("/pkg", pkg)
-        .route_service("/favicon.ico", ServeFile::new(site.join("favicon.ico")))
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")));
-
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .merge(statics)
-        .merge(pages)
+        .merge(routes::protocol::router())
+        .merge(routes::browser::router(&state))
         .with_state(state.clone())
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(state.web.clone(), middleware::headers::security_headers))
@@ -145,16 +105,6 @@ fn router(state: AppState) -> Router {
 /// the process-wide recorder; the public router never serves `/metrics`.
 pub fn metrics_router(services: Services) -> Router {
     metrics::router(services)
-}
-
-async fn readyz(State(services): State<Services>) -> impl IntoResponse {
-    match domain::db::ping(&services.ctx.db).await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database not answering")
-        }
-    }
 }
 
 /// A database URL with any password removed, for messages.

@@ -107,6 +107,33 @@ async fn cross_site_posts_are_refused(app: TestApp) {
 }
 it_test!(cross_site_posts_are_refused);
 
+/// Threat: a machine-to-machine endpoint that honoured the browser's session
+/// cookie would act for whoever's browser was tricked into calling it. The
+/// protocol router runs without the session layer: a signed-in person's
+/// cookie is not even looked up there (their session is not touched), and
+/// no cookie is set.
+async fn protocol_endpoints_take_no_cookies(app: TestApp) {
+    use entity::prelude::UserSessions;
+    use sea_orm::EntityTrait as _;
+    app.user("alice", false).await;
+    let c = app.signed_in("alice").await;
+    let cookie = cookie_header(&app, &c).await;
+    let seen = || async { UserSessions::find().all(&app.services.ctx.db).await.unwrap().into_iter().map(|s| s.last_seen_at).max() };
+    let before = seen().await;
+    app.advance(std::time::Duration::from_secs(120));
+    for path in ["/healthz", "/readyz"] {
+        let r =
+            app.bare_client().get(app.url(path)).header("Cookie", &cookie).header("Origin", "https://evil.example").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert!(r.headers().get("set-cookie").is_none(), "{path} sets no cookie");
+    }
+    assert_eq!(seen().await, before, "the session was not looked up");
+    let r = app.bare_client().get(app.url("/myaccount")).header("Cookie", &cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(seen().await > before, "a page does look it up (and touches it)");
+}
+it_test!(protocol_endpoints_take_no_cookies);
+
 async fn cookie_header(app: &TestApp, c: &reqwest::Client) -> String {
     // Sign in again with a throwaway client to read a token, and use it.
     let _ = c;
