@@ -60,7 +60,8 @@ pub(crate) async fn start_session(
     let session = sessions::create(&txn, user.id, amr, meta, &ctx.policy, now).await?;
     accounts::record_login(&txn, user.id, meta.ip.clone(), now).await?;
     txn.commit().await?;
-    let user = accounts::get(&ctx.db, user.id).await?;
+    // The account as recorded, without reading it back.
+    let user = users::Model { last_login_at: Some(now), last_login_ip: meta.ip.clone(), second_factor_after_reset: false, ..user.clone() };
     Ok(SignedIn { session, user })
 }
 

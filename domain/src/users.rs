@@ -159,15 +159,17 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
     Ok(Users::find().count(db).await?)
 }
 
-/// Records a completed sign-in on the account.
+/// Records a completed sign-in on the account (one statement, no read).
 pub async fn record_login(db: &impl ConnectionTrait, id: Uuid, ip: Option<String>, now: DateTime<Utc>) -> Result<()> {
-    let user = get(db, id).await?;
-    let mut active: users::ActiveModel = user.into();
-    active.last_login_at = Set(Some(now));
-    active.last_login_ip = Set(ip);
-    // A completed sign-in passed every step, the one a reset added included.
-    active.second_factor_after_reset = Set(false);
-    active.update(db).await?;
+    use sea_orm::sea_query::Expr;
+    Users::update_many()
+        .col_expr(users::Column::LastLoginAt, Expr::value(Some(now)))
+        .col_expr(users::Column::LastLoginIp, Expr::value(ip))
+        // A completed sign-in passed every step, the one a reset added included.
+        .col_expr(users::Column::SecondFactorAfterReset, Expr::value(false))
+        .filter(users::Column::Id.eq(id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
