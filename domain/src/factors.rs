@@ -6,31 +6,37 @@ use chrono::{DateTime, Utc};
 use entity::prelude::*;
 use entity::{backup_codes, passkeys, password_credentials, totp_credentials};
 use proto::flow::{Method, Subject};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
 use crate::Result;
 
-/// The methods a person has enrolled (backup codes only while unused ones remain).
+/// The methods a person has enrolled (backup codes only while unused ones
+/// remain), in one statement: a sign-in reads this on every step.
 pub async fn enrolled(db: &impl ConnectionTrait, user_id: Uuid) -> Result<BTreeSet<Method>> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
+    fn any(table: impl sea_orm::sea_query::IntoTableRef, user: impl sea_orm::sea_query::IntoColumnRef, id: Uuid) -> SelectStatement {
+        Query::select().expr(Expr::val(1)).from(table).and_where(Expr::col(user).eq(id)).to_owned()
+    }
+    let unused_codes =
+        any(BackupCodes, backup_codes::Column::UserId, user_id).and_where(Expr::col(backup_codes::Column::UsedAt).is_null()).to_owned();
+    let kinds = [
+        (Method::Password, any(PasswordCredentials, password_credentials::Column::UserId, user_id)),
+        (Method::Passkey, any(Passkeys, passkeys::Column::UserId, user_id)),
+        (Method::Totp, any(TotpCredentials, totp_credentials::Column::UserId, user_id)),
+        (Method::BackupCode, unused_codes),
+    ];
+    let mut query = Query::select();
+    for (method, rows) in &kinds {
+        query.expr_as(Expr::exists(rows.clone()), Alias::new(method.as_str()));
+    }
+    let Some(row) = db.query_one(&query).await? else { return Ok(BTreeSet::new()) };
     let mut set = BTreeSet::new();
-    if PasswordCredentials::find().filter(password_credentials::Column::UserId.eq(user_id)).count(db).await? > 0 {
-        set.insert(Method::Password);
-    }
-    if Passkeys::find().filter(passkeys::Column::UserId.eq(user_id)).count(db).await? > 0 {
-        set.insert(Method::Passkey);
-    }
-    if TotpCredentials::find().filter(totp_credentials::Column::UserId.eq(user_id)).count(db).await? > 0 {
-        set.insert(Method::Totp);
-    }
-    let unused = BackupCodes::find()
-        .filter(backup_codes::Column::UserId.eq(user_id))
-        .filter(backup_codes::Column::UsedAt.is_null())
-        .count(db)
-        .await?;
-    if unused > 0 {
-        set.insert(Method::BackupCode);
+    for (method, _) in kinds {
+        if row.try_get::<bool>("", method.as_str())? {
+            set.insert(method);
+        }
     }
     Ok(set)
 }

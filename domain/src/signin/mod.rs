@@ -236,7 +236,7 @@ mod tests {
     /// over the network, while argon2 already holds the CPU). Issue 12 brings
     /// it down to 6; the list is printed when the count changes.
     async fn a_password_sign_in_runs_a_bounded_number_of_statements(t: TestDb) {
-        const BUDGET: usize = 14;
+        const BUDGET: usize = 11;
         let mut ctx = t.ctx();
         testing::user(&ctx, "alice", false).await;
         let statements = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
