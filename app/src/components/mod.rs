@@ -12,7 +12,7 @@ pub use account_layout::AccountLayout;
 pub use alert::{Alert, AlertKind, ErrorAlert};
 pub use field::{SelectField, TextField};
 pub use not_found::NotFound;
-pub use plain_form::plain_form_error;
+pub use plain_form::{plain_form_any_error, plain_form_error};
 pub use shell::{Shell, refused};
 pub use spinner::Spinner;
 

@@ -13,9 +13,15 @@ use crate::error::AppError;
 /// with, if this page was reached that way.
 pub fn plain_form_error(url: &'static str) -> impl Fn() -> Option<AppError> + Copy + Send + Sync + 'static {
     let query = use_query_map();
-    move || {
-        query.with(|q| {
-            (q.get_str("__path") == Some(url)).then(|| q.get_str("__err").map(ServerFnUrlError::<AppError>::decode_err)).flatten()
-        })
-    }
+    move || query.with(|q| returned(q).filter(|(path, _)| *path == url).map(|(_, e)| e))
+}
+
+/// The server function a plain form post went to and the error it came
+/// back with, whichever form it was (e.g. "confirm it's you" asked by any).
+pub fn plain_form_any_error() -> Option<(String, AppError)> {
+    use_query_map().with_untracked(|q| returned(q).map(|(path, e)| (path.to_owned(), e)))
+}
+
+fn returned(q: &leptos_router::params::ParamsMap) -> Option<(&str, AppError)> {
+    Some((q.get_str("__path")?, ServerFnUrlError::<AppError>::decode_err(q.get_str("__err")?)))
 }

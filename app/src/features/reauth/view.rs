@@ -100,18 +100,15 @@ pub enum Plain {
 /// form post. Call it at the top of a page, before anything awaits.
 pub fn plain_reauth() -> Option<Plain> {
     use leptos::server_fn::ServerFn;
-    use leptos::server_fn::error::ServerFnUrlError;
-    leptos_router::hooks::use_query_map().with_untracked(|q| {
-        if q.get_str("reauth") == Some("ok") {
-            return Some(Plain::Confirmed);
-        }
-        let error = q.get_str("__err").map(ServerFnUrlError::<AppError>::decode_err)?;
-        if q.get_str("__path") == Some(<Reauthenticate as ServerFn>::url()) {
-            Some(Plain::Refused(error))
-        } else {
-            (error == AppError::ReauthRequired).then_some(Plain::Asked)
-        }
-    })
+    if leptos_router::hooks::use_query_map().with_untracked(|q| q.get_str("reauth") == Some("ok")) {
+        return Some(Plain::Confirmed);
+    }
+    let (path, error) = crate::components::plain_form_any_error()?;
+    if path == <Reauthenticate as ServerFn>::url() {
+        Some(Plain::Refused(error))
+    } else {
+        (error == AppError::ReauthRequired).then_some(Plain::Asked)
+    }
 }
 
 /// Inline "confirm it's you": password, authenticator code or passkey. With

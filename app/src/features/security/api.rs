@@ -61,30 +61,29 @@ async fn left_to_show(
     codes: Option<String>,
 ) -> (Option<Result<TotpEnrolment, AppError>>, Option<Result<Vec<String>, AppError>>) {
     let now = s.ctx.now();
-    let enrolment = match totp.as_deref().map(parse_ceremony) {
-        Some(Ok(id)) => Some(domain::totp::resume_enrolment(&s.ctx, user, id, now).await.map(TotpEnrolment::from).map_err(AppError::from)),
-        Some(Err(e)) => Some(Err(e)),
+    // An id that is not one is answered like an unknown one.
+    let id = |s: &str| uuid::Uuid::parse_str(s.trim()).map_err(|_| domain::Error::CeremonyExpired);
+    let enrolment = match totp {
+        Some(t) => Some(async { domain::totp::resume_enrolment(&s.ctx, user, id(&t)?, now).await }.await),
         None => None,
     };
-    let codes = match codes.as_deref().map(parse_ceremony) {
-        Some(Ok(id)) => Some(domain::backup_codes::kept_to_show(&s.ctx, user.id, id, now).await.map_err(|e| match e {
+    let codes = match codes {
+        Some(c) => Some(async { domain::backup_codes::kept_to_show(&s.ctx, user.id, id(&c)?, now).await }.await),
+        None => None,
+    };
+    let enrolment = enrolment.map(|r| r.map(TotpEnrolment::from).map_err(AppError::from));
+    let codes = codes.map(|r| {
+        r.map_err(|e| match e {
             domain::Error::CeremonyExpired => AppError::Refused(CODES_GONE.into()),
             e => e.into(),
-        })),
-        Some(Err(_)) => Some(Err(AppError::Refused(CODES_GONE.into()))),
-        None => None,
-    };
+        })
+    });
     (enrolment, codes)
 }
 
 #[cfg(feature = "ssr")]
 const CODES_GONE: &str =
     "New backup codes are shown only until you say you saved them, five minutes at most. If you did not save them, generate new ones.";
-
-#[cfg(feature = "ssr")]
-fn parse_ceremony(id: &str) -> Result<uuid::Uuid, AppError> {
-    uuid::Uuid::parse_str(id.trim()).map_err(|_| AppError::from(domain::Error::CeremonyExpired))
-}
 
 #[cfg(feature = "ssr")]
 impl From<domain::totp::Enrolment> for TotpEnrolment {
