@@ -4,7 +4,8 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::components::{AccountLayout, NotFound};
-use crate::features::admin::view::{AdminLayout, ApplicationsPage, MyAccountAppPage};
+use crate::features::admin::view::{AdminLayout, ApplicationPage, ApplicationsPage, NewApplicationPage};
+use crate::features::applications::view::MyApplicationsPage;
 use crate::features::auth::view::{LoginPage, SetupPage, VerifyPage};
 use crate::features::profile::view::{OverviewPage, PersonalInfoPage};
 use crate::features::recovery::view::{ForgotPasswordPage, RecoveryPage, ResetPasswordPage, VerifyEmailPage};
@@ -57,11 +58,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/security") view=SecurityPage ssr=SsrMode::Async/>
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/recovery") view=RecoveryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/applications") view=MyApplicationsPage ssr=SsrMode::Async/>
                 </ParentRoute>
                 <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path=crate::routes::ADMIN_APPLICATIONS/> } ssr=SsrMode::Async/>
                     <Route path=path!("/applications") view=ApplicationsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/applications/myaccount") view=MyAccountAppPage ssr=SsrMode::Async/>
+                    <Route path=path!("/applications/new") view=NewApplicationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/applications/:app") view=ApplicationPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>

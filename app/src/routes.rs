@@ -14,6 +14,10 @@ pub const VERIFY_EMAIL: &str = "/verify-email";
 pub const ADMIN: &str = "/admin";
 pub const ADMIN_APPLICATIONS: &str = "/admin/applications";
 pub const ADMIN_MY_ACCOUNT: &str = "/admin/applications/myaccount";
+pub const ADMIN_NEW_APPLICATION: &str = "/admin/applications/new";
+pub const MY_APPLICATIONS: &str = "/myaccount/applications";
+/// Uploaded application logos: `/logos/{application id}?v={version}`.
+pub const LOGOS: &str = "/logos";
 
 /// Where to go after signing in: `next` if it is a local path on this site,
 /// otherwise My Account. Refuses `//host`, `/\host`, schemes, and control

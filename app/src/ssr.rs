@@ -73,12 +73,30 @@ impl SessionCookie {
     }
 }
 
-/// What the server's session layer found for this request (a request extension).
+/// What the server's session layer found for this request (a request
+/// extension): who is calling, with the account row read with the session
+/// (`auth.user`: name, time zone…), so server functions need not read it
+/// again. Where they came from is [`ClientMeta`]; the request's time is
+/// [`RequestTime`].
 #[derive(Clone, Debug, Default)]
 pub struct RequestSession {
     pub auth: Option<Authenticated>,
     /// The raw cookie token, present even when it names no live session.
     pub token: Option<String>,
+}
+
+/// The time the request arrived, read once by the session layer: every
+/// check and record of one request uses the same instant.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestTime(pub DateTime<Utc>);
+
+/// The request's time ([`RequestTime`]); the clock's when there is no
+/// request (a page rendered for a test).
+pub fn now() -> DateTime<Utc> {
+    use_context::<Parts>()
+        .and_then(|p| p.extensions.get::<RequestTime>().map(|t| t.0))
+        .or_else(|| services().ok().map(|s| s.ctx.now()))
+        .unwrap_or_else(|| domain::clock::Clock::now(&domain::clock::SystemClock))
 }
 
 pub fn services() -> Result<Services, AppError> {
@@ -100,6 +118,12 @@ pub fn read_cookie(cookie: SessionCookie) -> Option<String> {
 
 pub fn client_meta() -> ClientMeta {
     parts().and_then(|p| p.extensions.get::<ClientMeta>().cloned()).unwrap_or_default()
+}
+
+/// Whether this request is a navigation started by a page of this site
+/// (`Sec-Fetch-Site: same-origin`, or a browser too old to say).
+pub fn same_origin_navigation() -> bool {
+    parts().is_none_or(|p| p.headers.get("sec-fetch-site").is_none_or(|v| v.as_bytes() == b"same-origin"))
 }
 
 /// Guard: a signed-in person.
@@ -127,7 +151,7 @@ pub async fn require_account_user() -> Result<(Authenticated, Services), AppErro
 /// sensitive change (otherwise `ReauthRequired`, and the page asks).
 pub async fn require_recent_account_user() -> Result<(Authenticated, Services), AppError> {
     let (auth, s) = require_account_user().await?;
-    domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now())?;
+    domain::reauth::require_recent(&s.ctx, &auth, crate::ssr::now())?;
     Ok((auth, s))
 }
 
@@ -140,10 +164,6 @@ pub fn require_admin() -> Result<Authenticated, AppError> {
     let path = parts().map(|p| p.uri.path().to_owned()).unwrap_or_default();
     tracing::warn!(event = "access_denied", user = %user.user_id, path = %path, reason = "not_admin", "administrator-only call refused");
     Err(AppError::Forbidden)
-}
-
-pub fn now() -> Result<DateTime<Utc>, AppError> {
-    Ok(services()?.ctx.now())
 }
 
 /// True for a plain HTML form post (JavaScript off): the answer is a redirect.
@@ -195,6 +215,7 @@ impl From<domain::Error> for AppError {
             E::Forbidden => Self::Forbidden,
             E::RateLimited { retry_after } => Self::RateLimited { retry_after_secs: retry_after.as_secs_f64().ceil() as u64 },
             E::Invalid { field, message } => Self::field(field, message),
+            E::InvalidFields(list) => Self::Invalid(list.into_iter().map(|(f, m)| crate::error::FieldError::new(f, m)).collect()),
             E::SetupTokenInvalid => Self::Refused(
                 "This setup link is not valid: it is unknown, expired or already used. Restart Latchkey to get a new link.".into(),
             ),
@@ -272,6 +293,31 @@ mod tests {
             created_at: t,
             auth_time: t,
             amr: vec!["pwd".into()],
+            user: entity_user(t, is_admin),
+        }
+    }
+
+    fn entity_user(t: DateTime<Utc>, is_admin: bool) -> domain::users::User {
+        domain::users::User {
+            id: uuid::Uuid::nil(),
+            username: "u".into(),
+            email: "u@example.com".into(),
+            email_verified: false,
+            given_name: None,
+            family_name: None,
+            display_name: None,
+            phone: None,
+            locale: None,
+            time_zone: None,
+            picture_url: None,
+            is_admin,
+            created_at: t,
+            updated_at: t,
+            last_login_at: None,
+            last_login_ip: None,
+            recovery_email: None,
+            recovery_email_verified: false,
+            second_factor_after_reset: false,
         }
     }
 

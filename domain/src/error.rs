@@ -18,6 +18,9 @@ pub enum Error {
     /// A value a person gave is unacceptable (e.g. already taken).
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: String },
+    /// Several values of one form are unacceptable: a message per field.
+    #[error("invalid: {}", .0.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", "))]
+    InvalidFields(Vec<(&'static str, String)>),
     #[error("setup link invalid, used or expired")]
     SetupTokenInvalid,
     /// A ceremony (passkey, TOTP enrolment) is unknown, used or expired.

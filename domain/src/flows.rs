@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::{Error, Result, factors};
 
-/// My Account's flow.
-pub const MY_ACCOUNT: &str = "myaccount";
+/// My Account's flow (keyed, like every application's, by its handle).
+pub use crate::apps::MY_ACCOUNT;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredFlow {

@@ -37,6 +37,9 @@ pub struct Authenticated {
     pub auth_time: DateTime<Utc>,
     /// RFC 8176 authentication method references, e.g. `["pwd"]`.
     pub amr: Vec<String>,
+    /// The account as read with the session (one query): its name, time
+    /// zone, email… as at the start of this request.
+    pub user: users::Model,
 }
 
 impl Authenticated {
@@ -142,6 +145,7 @@ fn authenticated(s: &user_sessions::Model, u: &users::Model) -> Authenticated {
         created_at: s.created_at,
         auth_time: s.auth_time,
         amr: serde_json::from_str(&s.amr).unwrap_or_default(),
+        user: u.clone(),
     }
 }
 

@@ -42,6 +42,9 @@ fn sources(dir: &Path, top: Option<&str>, out: &mut Vec<(String, String)>) {
         let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
         if path.is_dir() {
             sources(&path, Some(top.unwrap_or(&name)), out);
+        } else if path.file_name().is_some_and(|n| n == "tests.rs") {
+            // A folder's `#[cfg(test)] mod tests;` file: test code only.
+            continue;
         } else if path.extension().is_some_and(|e| e == "rs") {
             let module = top.map(str::to_owned).unwrap_or(name);
             out.push((module, std::fs::read_to_string(&path).expect("source is readable")));

@@ -2,7 +2,11 @@
 //! `app` crate maps them to DTOs. Secret columns use [`Secret`], whose `Debug`
 //! never prints the value.
 
+pub mod app_favourites;
+pub mod app_launches;
 pub mod app_settings;
+pub mod application_logos;
+pub mod applications;
 pub mod auth_events;
 pub mod backup_codes;
 pub mod ceremonies;

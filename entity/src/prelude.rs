@@ -1,4 +1,8 @@
+pub use super::app_favourites::Entity as AppFavourites;
+pub use super::app_launches::Entity as AppLaunches;
 pub use super::app_settings::Entity as AppSettings;
+pub use super::application_logos::Entity as ApplicationLogos;
+pub use super::applications::Entity as Applications;
 pub use super::auth_events::Entity as AuthEvents;
 pub use super::backup_codes::Entity as BackupCodes;
 pub use super::ceremonies::Entity as Ceremonies;

@@ -18,6 +18,7 @@ mod m20261125_000007_create_auth_events;
 mod m20261126_000001_create_mail_and_recovery;
 mod m20261127_000001_create_rate_limits;
 mod m20261130_000001_create_known_devices_and_guess_counters;
+mod m20261130_000002_create_applications;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_mail_and_recovery::Migration),
             Box::new(m20261127_000001_create_rate_limits::Migration),
             Box::new(m20261130_000001_create_known_devices_and_guess_counters::Migration),
+            Box::new(m20261130_000002_create_applications::Migration),
         ]
     }
 }

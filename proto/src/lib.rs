@@ -3,3 +3,7 @@
 
 pub mod flow;
 pub mod recovery;
+
+/// Largest application logo an administrator may upload, in bytes (the
+/// console checks it before sending; the server enforces it).
+pub const MAX_LOGO_BYTES: usize = 256 * 1024;

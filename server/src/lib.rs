@@ -21,8 +21,7 @@ use tower_http::timeout::TimeoutLayer;
 pub use config::Config;
 use state::{AppState, Web};
 
-/// Largest request body accepted (forms and server-function calls).
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use middleware::body_limit::{MAX_BODY_BYTES, MAX_UPLOAD_BODY_BYTES, body_limit};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

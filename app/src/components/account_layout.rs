@@ -33,6 +33,7 @@ pub fn AccountLayout() -> impl IntoView {
                                 <A href=routes::SECURITY>"Security"</A>
                                 <A href=routes::SESSIONS>"Sessions"</A>
                                 <A href=routes::RECOVERY>"Recovery"</A>
+                                <A href=routes::MY_APPLICATIONS>"Applications"</A>
                             </Shell>
                         }.into_any()
                     }

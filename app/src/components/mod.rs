@@ -2,6 +2,7 @@
 
 mod account_layout;
 mod alert;
+mod app_logo;
 mod field;
 mod not_found;
 mod plain_form;
@@ -10,6 +11,7 @@ mod spinner;
 
 pub use account_layout::AccountLayout;
 pub use alert::{Alert, AlertKind, ErrorAlert};
+pub use app_logo::AppLogo;
 pub use field::{SelectField, TextField};
 pub use not_found::NotFound;
 pub use plain_form::{plain_form_any_error, plain_form_error};

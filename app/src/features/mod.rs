@@ -2,6 +2,7 @@
 //! browser and server), its server functions (`api`) and its pages (`view`).
 
 pub mod admin;
+pub mod applications;
 pub mod auth;
 pub mod passkeys;
 pub mod password;

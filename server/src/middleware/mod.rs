@@ -2,6 +2,7 @@
 //! cross-site request refusal, session lookup, page guards, and API statuses.
 
 pub mod api_status;
+pub mod body_limit;
 pub mod csrf;
 pub mod form_errors;
 pub mod headers;

@@ -3,7 +3,7 @@
 //! My Account needs a session, and the sign-in page sends signed-in people on.
 
 use app::routes;
-use app::ssr::RequestSession;
+use app::ssr::{RequestSession, RequestTime};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,8 +19,9 @@ pub async fn resolve_session(State(state): State<AppState>, mut req: Request, ne
     let cookie = state.services.cookie;
     let token = cookie.read(req.headers());
     let ctx = &state.services.ctx;
+    let now = ctx.now();
     let auth = match &token {
-        Some(t) => match domain::sessions::resolve(&ctx.db, t, &ctx.policy, ctx.now()).await {
+        Some(t) => match domain::sessions::resolve(&ctx.db, t, &ctx.policy, now).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "session lookup failed");
@@ -32,6 +33,7 @@ pub async fn resolve_session(State(state): State<AppState>, mut req: Request, ne
     let stale_cookie = token.is_some() && auth.is_none();
     req.extensions_mut().insert(RequestSession { auth: auth.clone(), token });
     req.extensions_mut().insert(meta);
+    req.extensions_mut().insert(RequestTime(now));
 
     let path = req.uri().path().to_owned();
     let is_page_load = req.method() == Method::GET;

@@ -7,12 +7,11 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::middleware;
 use crate::state::AppState;
-use crate::{MAX_BODY_BYTES, middleware};
 
 pub fn router(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list(app::App);
@@ -38,7 +37,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::form_errors::sign_form_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::session::resolve_session))
         .layer(axum::middleware::from_fn_with_state(state.web.clone(), middleware::csrf::refuse_cross_site))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+        .layer(axum::middleware::from_fn(middleware::body_limit::limit_body));
 
     // The browser bundle: names carry no hash, so browsers revalidate (cheap 304s).
     let site = std::path::PathBuf::from(state.leptos_options.site_root.as_ref());
@@ -48,5 +47,34 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route_service("/favicon.ico", ServeFile::new(site.join("favicon.ico")))
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")));
 
-    Router::new().merge(statics).merge(pages)
+    // Uploaded application logos: public (no session), versioned by `?v=`.
+    let logos = Router::new().route(&format!("{}/{{id}}", app::routes::LOGOS), get(logo));
+
+    Router::new().merge(statics).merge(logos).merge(pages)
+}
+
+/// An uploaded logo, already sanitised (`domain::apps::logo`). Served with
+/// a policy that lets nothing in it run or load, even opened on its own.
+async fn logo(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> axum::response::Response {
+    let Ok(id) = uuid::Uuid::parse_str(&id) else { return http::StatusCode::NOT_FOUND.into_response() };
+    match domain::apps::logo(&state.services.ctx.db, id).await {
+        Ok((content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox".to_owned()),
+                (header::CACHE_CONTROL, "public, max-age=86400".to_owned()),
+                (header::CONTENT_DISPOSITION, "inline".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(domain::Error::NotFound) => http::StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "logo read failed");
+            http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }

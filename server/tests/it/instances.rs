@@ -190,11 +190,11 @@ async fn console_changes_on_one_instance_apply_on_the_other_at_once(a: TestApp, 
     let alice = alice.expect("a session cookie from B");
     assert_eq!(b.call(Some(&alice), "/api/account/me", &[]).await.0, StatusCode::OK);
 
-    let (status, body) = call(&a, &root, "/api/admin/myaccount_enabled", &[("enabled", "false")]).await;
+    let (status, body) = call(&a, &root, "/api/admin/application_enabled", &[("enabled", "false")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = b.call(Some(&alice), "/api/account/me", &[]).await;
     assert_eq!((status, body), (StatusCode::FORBIDDEN, Value::from("PortalDisabled")), "switched off on B at once");
-    let (status, body) = call(&a, &root, "/api/admin/myaccount_enabled", &[("enabled", "true")]).await;
+    let (status, body) = call(&a, &root, "/api/admin/application_enabled", &[("enabled", "true")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(b.call(Some(&alice), "/api/account/me", &[]).await.0, StatusCode::OK, "and back on");
 

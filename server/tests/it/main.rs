@@ -7,6 +7,7 @@ mod smtp;
 mod support;
 
 mod admin;
+mod applications;
 mod auth;
 mod cli;
 mod edge;

@@ -3,87 +3,85 @@ use leptos::prelude::*;
 use super::types::*;
 use crate::error::AppError;
 
-/// My Account's description in the console.
-pub const MY_ACCOUNT_DESCRIPTION: &str =
-    "The self-service portal where people manage their profile, sign-in methods and security. Built in.";
-
 #[cfg(feature = "ssr")]
 mod server {
     use super::*;
     use crate::ssr::*;
-    use domain::flows::{MY_ACCOUNT, StoredFlow};
+    use domain::apps::App;
+    use domain::flows::StoredFlow;
+    use domain::sessions::Authenticated;
 
     /// An administrator with a recent sign-in proof: what every change needs.
     /// Console changes need two factors: a password alone must not be
     /// enough to change how everyone signs in.
-    pub async fn admin_with_recent_proof() -> Result<(Services, domain::sessions::Authenticated), AppError> {
+    pub async fn admin_with_recent_proof() -> Result<(Services, Authenticated), AppError> {
         let auth = require_admin()?;
         let s = services()?;
         if !auth.is_multi_factor() {
             tracing::warn!(event = "access_denied", user = %auth.user_id, reason = "admin_without_second_factor", "console change refused");
             return Err(AppError::Refused(NEEDS_TWO_FACTORS.into()));
         }
-        domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now())?;
+        domain::reauth::require_recent(&s.ctx, &auth, crate::ssr::now())?;
         Ok((s, auth))
     }
 
     /// Records an instance-wide change: a security log line, and an entry
     /// in the administrator's own activity.
-    pub async fn audit(s: &Services, auth: &domain::sessions::Authenticated, what: String) -> Result<(), AppError> {
+    pub async fn audit(s: &Services, auth: &Authenticated, what: String) -> Result<(), AppError> {
         tracing::info!(event = "admin_change", user = %auth.user_id, change = %what, "console setting changed");
         let kind = domain::events::Kind::AdminChange;
-        domain::events::record(&s.ctx.db, auth.user_id, kind, None, Some(what), &client_meta(), s.ctx.now()).await?;
+        domain::events::record(&s.ctx.db, auth.user_id, kind, None, Some(what), &client_meta(), crate::ssr::now()).await?;
         Ok(())
     }
 
-    /// The admin's own time zone, for the times the console shows.
-    async fn admin_time_zone(s: &Services, auth: &domain::sessions::Authenticated) -> Result<Option<String>, AppError> {
-        Ok(domain::users::get(&s.ctx.db, auth.user_id).await?.time_zone)
+    /// The application `app` (My Account when not given).
+    pub async fn app(s: &Services, app: Option<&str>) -> Result<App, AppError> {
+        Ok(domain::apps::get(&s.ctx.db, app.unwrap_or(domain::apps::MY_ACCOUNT)).await?)
     }
 
-    pub async fn my_account_summary(s: &Services) -> Result<(AppSummary, domain::apps::PortalState), AppError> {
-        let state = domain::apps::my_account(&s.ctx.db).await?;
-        let summary = AppSummary {
-            id: MY_ACCOUNT.into(),
-            name: "My Account".into(),
-            description: MY_ACCOUNT_DESCRIPTION.into(),
-            access_url: format!("{}{}", s.public_origin, crate::routes::ACCOUNT),
-            enabled: state.enabled,
-            built_in: true,
+    pub fn summary(s: &Services, app: &App) -> AppSummary {
+        AppSummary::from(app).with_origin(&s.public_origin)
+    }
+
+    pub async fn detail(s: &Services, auth: &Authenticated, app: &App) -> Result<AppDetail, AppError> {
+        let tz = &auth.user.time_zone;
+        let ids: Vec<_> = [app.created_by, app.updated_by, app.switched_by].into_iter().flatten().collect();
+        let names = domain::users::usernames(&s.ctx.db, &ids).await?;
+        let change = |by: Option<uuid::Uuid>, at: Option<chrono::DateTime<chrono::Utc>>| {
+            at.map(|at| Change {
+                by: by.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "a deleted account".into()),
+                at: format_time(at, tz.as_deref()),
+            })
         };
-        Ok((summary, state))
+        Ok(AppDetail {
+            app: summary(s, app),
+            logo_url: app.logo_url.clone().unwrap_or_default(),
+            uploaded_logo: app.logo_version.is_some(),
+            created: if app.built_in { None } else { change(app.created_by, Some(app.created_at)) },
+            updated: if app.built_in { None } else { change(app.updated_by, Some(app.updated_at)) },
+            switched: change(app.switched_by, app.switched_at),
+        })
     }
 
-    pub async fn my_account_app(s: &Services, auth: &domain::sessions::Authenticated) -> Result<MyAccountApp, AppError> {
-        let tz = admin_time_zone(s, auth).await?;
-        let tz = tz.as_deref();
-        let (app, state) = my_account_summary(s).await?;
-        let names = domain::users::usernames(&s.ctx.db, &state.changed_by.into_iter().collect::<Vec<_>>()).await?;
-        let switched = state.changed_at.map(|at| Change {
-            by: state.changed_by.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "a deleted account".into()),
-            at: format_time(at, tz),
-        });
-        Ok(MyAccountApp { app, switched })
-    }
-
-    /// Saves a new version of My Account's login flow (see `update_login_flow`).
+    /// Saves a new version of an application's login flow (see `update_login_flow`).
     pub async fn save_flow(
-        (s, auth): (Services, domain::sessions::Authenticated),
+        (s, auth): (Services, Authenticated),
+        app: Option<&str>,
         base_version: i32,
         flow: &proto::flow::Flow,
         confirm_blocked: Option<u64>,
     ) -> Result<LoginFlowInfo, AppError> {
-        domain::flows::update(&s.ctx.db, MY_ACCOUNT, base_version, flow, auth.user_id, confirm_blocked, s.ctx.now()).await?;
-        audit(&s, &auth, "My Account login flow saved".into()).await?;
-        flow_info(&s, &auth).await
+        let app = server::app(&s, app).await?;
+        domain::flows::update(&s.ctx.db, &app.handle, base_version, flow, auth.user_id, confirm_blocked, crate::ssr::now()).await?;
+        audit(&s, &auth, format!("{} login flow saved", app.name)).await?;
+        flow_info(&s, &auth, &app).await
     }
 
-    pub async fn flow_info(s: &Services, auth: &domain::sessions::Authenticated) -> Result<LoginFlowInfo, AppError> {
-        let tz = admin_time_zone(s, auth).await?;
-        let tz = tz.as_deref();
+    pub async fn flow_info(s: &Services, auth: &Authenticated, app: &App) -> Result<LoginFlowInfo, AppError> {
+        let tz = auth.user.time_zone.as_deref();
         let db = &s.ctx.db;
-        let current = domain::flows::current(db, MY_ACCOUNT).await?;
-        let mut saved = domain::flows::history(db, MY_ACCOUNT).await?;
+        let current = domain::flows::current(db, &app.handle).await?;
+        let mut saved = domain::flows::history(db, &app.handle).await?;
         saved.push(StoredFlow { version: 0, flow: proto::flow::Flow::default_my_account(), created_at: None, created_by: None });
         let ids: Vec<_> = saved.iter().filter_map(|v| v.created_by).collect();
         let names = domain::users::usernames(db, &ids).await?;
@@ -103,50 +101,98 @@ mod server {
             .collect();
         Ok(LoginFlowInfo { version: current.version, flow: current.flow, history })
     }
+
+    /// The page of application `handle`, with `query`.
+    pub fn page(handle: &str, query: &str) -> String {
+        format!("{}/{handle}?{query}", crate::routes::ADMIN_APPLICATIONS)
+    }
 }
 
-/// The applications people sign in to, My Account first.
-/// **Requires:** an administrator.
+/// The applications people sign in to whose name contains `search`,
+/// My Account first. **Requires:** an administrator.
 #[server(prefix = "/api/admin", endpoint = "applications")]
-pub async fn list_applications() -> Result<Vec<AppSummary>, AppError> {
+pub async fn list_applications(search: Option<String>) -> Result<Vec<AppSummary>, AppError> {
     use crate::ssr::*;
     require_admin()?;
-    let (my_account, _) = server::my_account_summary(&services()?).await?;
-    Ok(vec![my_account])
-}
-
-/// My Account's configuration page. **Requires:** an administrator.
-#[server(prefix = "/api/admin", endpoint = "myaccount")]
-pub async fn get_my_account_app() -> Result<MyAccountApp, AppError> {
-    use crate::ssr::*;
-    let auth = require_admin()?;
     let s = services()?;
-    server::my_account_app(&s, &auth).await
+    let apps = domain::apps::list(&s.ctx.db, search.as_deref()).await?;
+    Ok(apps.iter().map(|a| server::summary(&s, a)).collect())
 }
 
-/// Switches My Account on or off, at once, for everyone.
-/// **Requires:** an administrator with a recent sign-in proof.
-#[server(prefix = "/api/admin", endpoint = "myaccount_enabled")]
-pub async fn set_my_account_enabled(enabled: bool) -> Result<MyAccountApp, AppError> {
-    let (s, auth) = server::admin_with_recent_proof().await?;
-    domain::apps::set_my_account_enabled(&s.ctx.db, enabled, auth.user_id, s.ctx.now()).await?;
-    server::audit(&s, &auth, format!("My Account {}", if enabled { "enabled" } else { "disabled" })).await?;
-    let back = format!("{}/myaccount?tab=danger-zone&switched={}", crate::routes::ADMIN_APPLICATIONS, if enabled { "on" } else { "off" });
-    crate::ssr::redirect_plain_form(&back);
-    server::my_account_app(&s, &auth).await
-}
-
-/// My Account's login flow and its saved versions.
+/// An application's page (My Account when `app` is not given).
 /// **Requires:** an administrator.
-#[server(prefix = "/api/admin", endpoint = "login_flow")]
-pub async fn get_login_flow() -> Result<LoginFlowInfo, AppError> {
+#[server(prefix = "/api/admin", endpoint = "application")]
+pub async fn get_application(app: Option<String>) -> Result<AppDetail, AppError> {
     use crate::ssr::*;
     let auth = require_admin()?;
     let s = services()?;
-    server::flow_info(&s, &auth).await
+    let app = server::app(&s, app.as_deref()).await?;
+    server::detail(&s, &auth, &app).await
 }
 
-/// Saves a new version of My Account's login flow (JSON of
+/// Registers an application, enabled, with the default login flow.
+/// **Requires:** an administrator with a recent sign-in proof. Stores
+/// nothing unless every field is acceptable (a message per field).
+#[server(prefix = "/api/admin", endpoint = "application_create")]
+pub async fn create_application(form: AppForm) -> Result<AppDetail, AppError> {
+    let (s, auth) = server::admin_with_recent_proof().await?;
+    let app = domain::apps::create(&s.ctx.db, &form.try_into()?, auth.user_id, crate::ssr::now()).await?;
+    server::audit(&s, &auth, format!("Application {} registered", app.name)).await?;
+    crate::ssr::redirect_plain_form(&server::page(&app.handle, "created=1"));
+    server::detail(&s, &auth, &app).await
+}
+
+/// Edits an application's General details (not My Account's).
+/// **Requires:** an administrator with a recent sign-in proof.
+#[server(prefix = "/api/admin", endpoint = "application_update")]
+pub async fn update_application(app: String, form: AppForm) -> Result<AppDetail, AppError> {
+    let (s, auth) = server::admin_with_recent_proof().await?;
+    let app = domain::apps::update(&s.ctx.db, &app, &form.try_into()?, auth.user_id, crate::ssr::now()).await?;
+    server::audit(&s, &auth, format!("Application {} edited", app.name)).await?;
+    crate::ssr::redirect_plain_form(&server::page(&app.handle, "edited=1"));
+    server::detail(&s, &auth, &app).await
+}
+
+/// Switches an application on or off, at once, for everyone.
+/// **Requires:** an administrator with a recent sign-in proof.
+#[server(prefix = "/api/admin", endpoint = "application_enabled")]
+pub async fn set_application_enabled(app: Option<String>, enabled: bool) -> Result<AppDetail, AppError> {
+    let (s, auth) = server::admin_with_recent_proof().await?;
+    let handle = server::app(&s, app.as_deref()).await?.handle;
+    let app = domain::apps::set_enabled(&s.ctx.db, &handle, enabled, auth.user_id, crate::ssr::now()).await?;
+    server::audit(&s, &auth, format!("{} {}", app.name, if enabled { "enabled" } else { "disabled" })).await?;
+    crate::ssr::redirect_plain_form(&server::page(
+        &app.handle,
+        &format!("tab=danger-zone&switched={}", if enabled { "on" } else { "off" }),
+    ));
+    server::detail(&s, &auth, &app).await
+}
+
+/// Deletes an application with its login flow, logo, and everyone's
+/// favourites of it; `confirm_name` must be its name. My Account can't be
+/// deleted. **Requires:** an administrator with a recent sign-in proof.
+#[server(prefix = "/api/admin", endpoint = "application_delete")]
+pub async fn delete_application(app: String, confirm_name: String) -> Result<(), AppError> {
+    let (s, auth) = server::admin_with_recent_proof().await?;
+    let name = domain::apps::get(&s.ctx.db, &app).await?.name;
+    domain::apps::delete(&s.ctx.db, &app, &confirm_name, auth.user_id).await?;
+    server::audit(&s, &auth, format!("Application {name} deleted")).await?;
+    crate::ssr::redirect_plain_form(&format!("{}?deleted=1", crate::routes::ADMIN_APPLICATIONS));
+    Ok(())
+}
+
+/// An application's login flow and its saved versions (My Account's when
+/// `app` is not given). **Requires:** an administrator.
+#[server(prefix = "/api/admin", endpoint = "login_flow")]
+pub async fn get_login_flow(app: Option<String>) -> Result<LoginFlowInfo, AppError> {
+    use crate::ssr::*;
+    let auth = require_admin()?;
+    let s = services()?;
+    let app = server::app(&s, app.as_deref()).await?;
+    server::flow_info(&s, &auth, &app).await
+}
+
+/// Saves a new version of an application's login flow (JSON of
 /// `proto::flow::Flow`), for the next sign-in. `base_version` is the version
 /// the editor started from. **Requires:** an administrator with a recent
 /// sign-in proof. Stores nothing unless the flow is valid, current and
@@ -154,34 +200,50 @@ pub async fn get_login_flow() -> Result<LoginFlowInfo, AppError> {
 /// from signing in is refused with their number (`WouldBlock`) unless
 /// `confirm_blocked` is that number.
 #[server(prefix = "/api/admin", endpoint = "login_flow_update")]
-pub async fn update_login_flow(base_version: i32, definition: String, confirm_blocked: Option<u64>) -> Result<LoginFlowInfo, AppError> {
+pub async fn update_login_flow(
+    app: Option<String>,
+    base_version: i32,
+    definition: String,
+    confirm_blocked: Option<u64>,
+) -> Result<LoginFlowInfo, AppError> {
     let admin = server::admin_with_recent_proof().await?;
     let flow = domain::flows::parse_definition(&definition)?;
-    server::save_flow(admin, base_version, &flow, confirm_blocked).await
+    server::save_flow(admin, app.as_deref(), base_version, &flow, confirm_blocked).await
 }
 
-/// Saves My Account's login flow from the form without JavaScript: `steps`
-/// are its rows (`PlainStep`), otherwise as `login_flow_update`; answers
-/// with a redirect to the Login Flow tab.
+/// Saves a login flow from the form without JavaScript: `steps` are its
+/// rows (`PlainStep`), otherwise as `login_flow_update`; answers with a
+/// redirect to the Login Flow tab.
 #[server(prefix = "/api/admin", endpoint = "login_flow_form")]
-pub async fn save_login_flow_form(base_version: i32, steps: Vec<PlainStep>, confirm_blocked: Option<u64>) -> Result<(), AppError> {
+pub async fn save_login_flow_form(
+    app: Option<String>,
+    base_version: i32,
+    steps: Vec<PlainStep>,
+    confirm_blocked: Option<u64>,
+) -> Result<(), AppError> {
     let admin = server::admin_with_recent_proof().await?;
     let flow = PlainStep::flow(&steps).map_err(|e| AppError::Invalid(vec![e]))?;
-    let saved = server::save_flow(admin, base_version, &flow, confirm_blocked).await?;
-    crate::ssr::redirect_plain_form(&format!("{}?tab=login-flow&saved={}", crate::routes::ADMIN_MY_ACCOUNT, saved.version));
+    let handle = app.unwrap_or_else(|| domain::apps::MY_ACCOUNT.into());
+    let saved = server::save_flow(admin, Some(&handle), base_version, &flow, confirm_blocked).await?;
+    crate::ssr::redirect_plain_form(&server::page(&handle, &format!("tab=login-flow&saved={}", saved.version)));
     Ok(())
 }
 
 /// Makes an earlier version (0: the built-in default) the flow in force, as
 /// a new version. **Requires:** an administrator with a recent sign-in proof.
 #[server(prefix = "/api/admin", endpoint = "login_flow_restore")]
-pub async fn restore_login_flow(base_version: i32, version: i32, confirm_blocked: Option<u64>) -> Result<LoginFlowInfo, AppError> {
+pub async fn restore_login_flow(
+    app: Option<String>,
+    base_version: i32,
+    version: i32,
+    confirm_blocked: Option<u64>,
+) -> Result<LoginFlowInfo, AppError> {
     let (s, auth) = server::admin_with_recent_proof().await?;
-    let db = &s.ctx.db;
-    domain::flows::restore(db, domain::flows::MY_ACCOUNT, version, base_version, auth.user_id, confirm_blocked, s.ctx.now()).await?;
-    server::audit(&s, &auth, format!("My Account login flow version {version} restored")).await?;
-    let info = server::flow_info(&s, &auth).await?;
-    crate::ssr::redirect_plain_form(&format!("{}?tab=login-flow&restored={}", crate::routes::ADMIN_MY_ACCOUNT, info.version));
+    let app = server::app(&s, app.as_deref()).await?;
+    domain::flows::restore(&s.ctx.db, &app.handle, version, base_version, auth.user_id, confirm_blocked, crate::ssr::now()).await?;
+    server::audit(&s, &auth, format!("{} login flow version {version} restored", app.name)).await?;
+    let info = server::flow_info(&s, &auth, &app).await?;
+    crate::ssr::redirect_plain_form(&server::page(&app.handle, &format!("tab=login-flow&restored={}", info.version)));
     Ok(info)
 }
 
@@ -190,6 +252,7 @@ pub async fn restore_login_flow(base_version: i32, version: i32, confirm_blocked
 pub async fn get_admin_me() -> Result<AdminMe, AppError> {
     use crate::ssr::*;
     let auth = require_admin()?;
-    let u = domain::users::get(&services()?.ctx.db, auth.user_id).await?;
-    Ok(AdminMe { name: u.display_name.unwrap_or(u.username), multi_factor: auth.is_multi_factor() })
+    let multi_factor = auth.is_multi_factor();
+    let u = auth.user;
+    Ok(AdminMe { name: u.display_name.unwrap_or(u.username), multi_factor })
 }

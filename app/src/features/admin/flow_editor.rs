@@ -109,7 +109,7 @@ pub fn LoginFlowTab(console: Console, info: LoginFlowInfo, #[prop(optional)] pla
         error.set(None);
         blocking.set(None);
         leptos::task::spawn_local(async move {
-            let result = update_login_flow(base.get_untracked().version, definition, confirmed).await;
+            let result = update_login_flow(Some(console.app.get_value()), base.get_untracked().version, definition, confirmed).await;
             busy.set(false);
             if let Err(AppError::WouldBlock { people }) = result {
                 return blocking.set(Some(people));
@@ -137,7 +137,7 @@ pub fn LoginFlowTab(console: Console, info: LoginFlowInfo, #[prop(optional)] pla
             {move || server_problem().map(|m| view! { <Alert kind=AlertKind::Error message=m/> })}
             // Without JavaScript (and until the app runs): the same flow as a plain form.
             <Show when=move || !js.get()>
-                <PlainFlowForm info=base.get_untracked() blocked=plain_blocked/>
+                <PlainFlowForm app=console.app.get_value() info=base.get_untracked() blocked=plain_blocked/>
             </Show>
             <div hidden=move || !js.get()>
             <ol class="flow-steps" data-testid="flow-steps">
@@ -186,7 +186,7 @@ pub fn LoginFlowTab(console: Console, info: LoginFlowInfo, #[prop(optional)] pla
 /// checkbox per option. Ticking options in an empty row adds a step;
 /// unticking all of a row's options removes it.
 #[component]
-fn PlainFlowForm(info: LoginFlowInfo, blocked: Option<u64>) -> impl IntoView {
+fn PlainFlowForm(app: String, info: LoginFlowInfo, blocked: Option<u64>) -> impl IntoView {
     let url = <SaveLoginFlowForm as leptos::server_fn::ServerFn>::url();
     let rows = (0..MAX_STEPS)
         .map(|i| {
@@ -227,6 +227,7 @@ fn PlainFlowForm(info: LoginFlowInfo, blocked: Option<u64>) -> impl IntoView {
         .collect_view();
     view! {
         <form method="post" action=url data-testid="plain-flow-form">
+            <input type="hidden" name="app" value=app/>
             <input type="hidden" name="base_version" value=info.version.to_string()/>
             <ol class="flow-steps">{rows}</ol>
             <p class="field__hint">"Tick options in an empty step to add it; untick all of a step's options to remove it."</p>
@@ -414,7 +415,7 @@ fn History(
         let Some(version) = confirming.get_untracked() else { return };
         let confirmed = blocking.get_untracked();
         leptos::task::spawn_local(async move {
-            let result = restore_login_flow(base.get_untracked().version, version, confirmed).await;
+            let result = restore_login_flow(Some(console.app.get_value()), base.get_untracked().version, version, confirmed).await;
             if let Err(AppError::WouldBlock { people }) = result {
                 error.set(Some(AppError::WouldBlock { people }));
                 return blocking.set(Some(people));
@@ -453,6 +454,7 @@ fn History(
                             {(!v.current).then(|| view! {
                                 <Show when=move || !js.get()>
                                     <form class="inline-form" method="post" action=restore_url data-testid=format!("plain-restore-{version}")>
+                                        <input type="hidden" name="app" value=console.app.get_value()/>
                                         <input type="hidden" name="base_version" value=move || base.get().version.to_string()/>
                                         <input type="hidden" name="version" value=version.to_string()/>
                                         {plain_blocked.map(|people| view! {

@@ -1,5 +1,6 @@
 //! The admin console, in the same single-page app: applications (My Account
-//! first), switching My Account on or off, and editing its login flow.
+//! first), registering, editing, switching and deleting them, and editing
+//! each one's login flow.
 //!
 //! Pages under `/admin`. Functions under `/api/admin/`.
 //! Security: every function requires an administrator (checked on the
@@ -8,6 +9,7 @@
 //! a login flow no administrator could complete is refused.
 
 pub mod api;
+pub mod app_form;
 pub mod flow_editor;
 pub mod types;
 pub mod view;

@@ -1,18 +1,99 @@
 use proto::flow::{Condition, Flow, Method, Step};
 use serde::{Deserialize, Serialize};
 
-/// An application in the console's list.
+#[cfg(feature = "ssr")]
+use crate::error::AppError;
+
+/// An application as the console and My Account show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppSummary {
-    /// Stable id, used in the console's paths (`myaccount`).
+    /// Stable, URL-safe id, used in the console's paths (`myaccount`).
     pub id: String,
     pub name: String,
     pub description: String,
     /// Where people open it.
     pub access_url: String,
+    /// Address of its logo (uploaded or https), if it has one.
+    pub logo: Option<String>,
     pub enabled: bool,
+    /// Listed in My Account's Applications.
+    pub discoverable: bool,
     /// Shipped with Latchkey (cannot be deleted).
     pub built_in: bool,
+}
+
+impl AppSummary {
+    /// The letter of the avatar shown when there is no logo.
+    pub fn initial(&self) -> String {
+        self.name.chars().find(|c| c.is_alphanumeric()).map(|c| c.to_uppercase().collect()).unwrap_or_else(|| "?".into())
+    }
+
+    /// One of eight avatar colours, the same for the same name everywhere.
+    pub fn avatar_hue(&self) -> usize {
+        self.name.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % 8
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<&domain::apps::App> for AppSummary {
+    fn from(a: &domain::apps::App) -> Self {
+        let logo = match (&a.logo_version, &a.logo_url) {
+            (Some(v), _) => Some(format!("{}/{}?v={v}", crate::routes::LOGOS, a.id)),
+            (None, url) => url.clone(),
+        };
+        Self {
+            id: a.handle.clone(),
+            name: a.name.clone(),
+            description: a.description.clone(),
+            access_url: a.access_url.clone(),
+            logo,
+            enabled: a.enabled,
+            discoverable: a.discoverable,
+            built_in: a.built_in,
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl AppSummary {
+    /// Makes a path on this site (My Account's `/myaccount`) a full address.
+    pub fn with_origin(mut self, origin: &str) -> Self {
+        if self.access_url.starts_with('/') {
+            self.access_url = format!("{origin}{}", self.access_url);
+        }
+        self
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl TryFrom<AppForm> for domain::apps::AppInput {
+    type Error = AppError;
+
+    /// `logo_file` is a `data:` URL of the file (what the browser's reader
+    /// gives) or bare base64.
+    fn try_from(f: AppForm) -> Result<Self, AppError> {
+        use base64::Engine as _;
+        let logo_upload = match f.logo_file.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            None => None,
+            Some(data) => {
+                let b64 = data.split_once(";base64,").map_or(data, |(_, b)| b);
+                Some(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64)
+                        .map_err(|_| AppError::field("logo", "The file could not be read. Choose the image again."))?,
+                )
+            }
+        };
+        Ok(Self {
+            name: f.name,
+            description: f.description,
+            access_url: f.access_url,
+            logo_url: f.logo_url,
+            logo_upload,
+            remove_logo: f.remove_logo.is_some(),
+            discoverable: f.discoverable.is_some(),
+        })
+    }
 }
 
 /// Who changed something, and when (formatted for the admin).
@@ -22,12 +103,39 @@ pub struct Change {
     pub at: String,
 }
 
-/// My Account's configuration page.
+/// An application's page in the console.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MyAccountApp {
+pub struct AppDetail {
     pub app: AppSummary,
-    /// The last time the portal was switched on or off.
+    /// The https logo address, as the General form shows it ("" if none).
+    pub logo_url: String,
+    /// The logo is an uploaded image.
+    pub uploaded_logo: bool,
+    pub created: Option<Change>,
+    pub updated: Option<Change>,
+    /// The last time it was switched on or off.
     pub switched: Option<Change>,
+}
+
+/// The General form (new and edit), as `form[…]` fields. `logo_file` is
+/// the uploaded image, base64, read by the page's script (a plain form
+/// gives an address instead).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppForm {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub access_url: String,
+    #[serde(default)]
+    pub logo_url: String,
+    #[serde(default)]
+    pub logo_file: Option<String>,
+    /// Present ("on") to drop the logo.
+    #[serde(default)]
+    pub remove_logo: Option<String>,
+    /// Present ("on") when ticked.
+    #[serde(default)]
+    pub discoverable: Option<String>,
 }
 
 /// One saved version of a login flow.

@@ -4,9 +4,10 @@ use leptos_router::components::A;
 use leptos_router::hooks::{use_location, use_query_map};
 
 use super::api::*;
+use super::app_form::{AppFormCard, DeleteApp};
 use super::flow_editor::LoginFlowTab;
 use super::types::*;
-use crate::components::{Alert, AlertKind, ErrorAlert, Shell, Spinner, refused};
+use crate::components::{Alert, AlertKind, AppLogo, ErrorAlert, Shell, Spinner, refused};
 use crate::error::AppError;
 use crate::features::reauth::api::get_reauth_options;
 use crate::features::reauth::view::{ReauthPanel, plain_reauth, retryable, settle};
@@ -68,23 +69,41 @@ fn NotAllowed() -> impl IntoView {
     }
 }
 
-/// `/admin/applications`: My Account pinned at the top.
+/// `/admin/applications`: My Account pinned at the top, then the others
+/// by name; search by name (a GET form, so it works without JavaScript,
+/// and the list follows the box as the administrator types).
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
-    let apps = Resource::new(|| (), |_| list_applications());
+    let query = use_query_map();
+    let initial = query.with_untracked(|q| q.get("search").unwrap_or_default());
+    let deleted = query.with_untracked(|q| q.get_str("deleted").is_some());
+    let search = RwSignal::new(initial.clone());
+    let apps = Resource::new(move || search.get(), |s| list_applications((!s.trim().is_empty()).then_some(s)));
     view! {
         <Title text="Applications"/>
-        <h1>"Applications"</h1>
-        <p class="muted">"Applications people sign in to through Latchkey."</p>
-        <Suspense fallback=|| view! { <Spinner/> }>
+        <div class="page-head">
+            <div>
+                <h1>"Applications"</h1>
+                <p class="muted">"Applications people sign in to through Latchkey."</p>
+            </div>
+            <a class="button button--primary" href=routes::ADMIN_NEW_APPLICATION data-testid="new-application">"New application"</a>
+        </div>
+        {deleted.then(|| view! { <Alert kind=AlertKind::Success message="The application was deleted.".to_owned()/> })}
+        <SearchForm label="Search applications by name" value=initial search/>
+        <Transition fallback=|| view! { <Spinner/> }>
             {move || Suspend::new(async move {
                 match apps.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="empty" data-testid="no-match">"No application has a name containing “"{search.get_untracked()}"”."</p>
+                    }.into_any(),
                     Ok(list) => view! {
                         <ul class="app-list" data-testid="applications">
                             {list.into_iter().map(|a| {
                                 let href = format!("{}/{}", routes::ADMIN_APPLICATIONS, a.id);
+                                let (initial, hue) = (a.initial(), a.avatar_hue());
                                 view! {
-                                    <li class="card app-item">
+                                    <li class="card app-item" data-testid=format!("app-{}", a.id)>
+                                        <AppLogo logo=a.logo.clone() initial hue/>
                                         <div class="app-item__main">
                                             <h2 class="app-item__name"><a href=href>{a.name.clone()}</a></h2>
                                             <p class="muted">{a.description.clone()}</p>
@@ -92,6 +111,7 @@ pub fn ApplicationsPage() -> impl IntoView {
                                         </div>
                                         <div class="app-item__badges">
                                             {a.built_in.then(|| view! { <span class="badge">"Built in"</span> })}
+                                            {(!a.built_in && !a.discoverable).then(|| view! { <span class="badge">"Hidden"</span> })}
                                             <StatusBadge enabled=a.enabled/>
                                         </div>
                                     </li>
@@ -102,7 +122,23 @@ pub fn ApplicationsPage() -> impl IntoView {
                     Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+/// A search box as a GET form (`?search=`): submitting reloads the page
+/// without JavaScript; with it, `search` follows every keystroke.
+#[component]
+pub fn SearchForm(label: &'static str, value: String, search: RwSignal<String>) -> impl IntoView {
+    view! {
+        <form class="search" method="get" role="search" on:submit=move |ev| {
+            ev.prevent_default();
+        }>
+            <label class="sr-only" for="search">{label}</label>
+            <input class="field__input" id="search" type="search" name="search" value=value placeholder="Search by name"
+                maxlength="100" data-testid="search" on:input=move |ev| search.set(event_target_value(&ev))/>
+            <button class="button" type="submit">"Search"</button>
+        </form>
     }
 }
 
@@ -142,45 +178,25 @@ impl Tab {
     }
 }
 
-/// Shared by the page's tabs: a change interrupted by "confirm it's you"
-/// waits here until the administrator confirmed.
+/// Shared by the page's tabs: the application, and a change interrupted
+/// by "confirm it's you" waiting until the administrator confirmed.
 #[derive(Clone, Copy)]
 pub struct Console {
+    /// The application's handle.
+    pub app: StoredValue<String>,
     pub retry: RwSignal<Option<Callback<()>>>,
 }
 
-/// `/admin/applications/myaccount`: General, Login Flow and Danger Zone tabs
-/// (`?tab=`). Every tab stays mounted, so switching tabs keeps unsaved edits.
+/// The "confirm it's you" panel of a console page: shown when a change
+/// (or a plain form post) needs a fresh proof.
 #[component]
-pub fn MyAccountAppPage() -> impl IntoView {
-    let query = use_query_map();
-    // What a plain form post of the Danger Zone (no JavaScript) came back
-    // with. Read here, before anything awaits: context (the query) is not
-    // reachable from components created after an `.await` on the server.
-    let switch_error = StoredValue::new(crate::components::plain_form_error(<SetMyAccountEnabled as leptos::server_fn::ServerFn>::url())());
-    let switched = StoredValue::new(query.with_untracked(|q| match q.get_str("switched") {
-        Some("on") => Some("My Account is enabled.".to_owned()),
-        Some("off") => Some("My Account is disabled.".to_owned()),
-        _ => None,
-    }));
-    let tab = Memo::new(move |_| {
-        let q = query.read().get("tab").unwrap_or_default();
-        Tab::ALL.into_iter().find(|t| t.slug() == q).unwrap_or(Tab::General)
-    });
-    let console = Console { retry: RwSignal::new(None) };
+fn ConsoleReauth(console: Console) -> impl IntoView {
     let plain = StoredValue::new(plain_reauth());
-    let flow_result = StoredValue::new(super::flow_editor::PlainResult::read());
-    let app = Resource::new(|| (), |_| get_my_account_app());
-    let flow = Resource::new(|| (), |_| get_login_flow());
-    // Asked for only when a change needs a fresh proof.
     let reauth = Resource::new(
         move || console.retry.get().is_some() || plain.with_value(Option::is_some),
         |wanted| async move { if wanted { get_reauth_options().await.map(Some) } else { Ok(None) } },
     );
     view! {
-        <Title text="My Account · Applications"/>
-        <p class="small"><a href=routes::ADMIN_APPLICATIONS>"← Applications"</a></p>
-        <h1>"My Account"</h1>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match reauth.await {
@@ -190,29 +206,84 @@ pub fn MyAccountAppPage() -> impl IntoView {
                 }
             })}
         </Transition>
-        // Tabs as links (`?tab=`): each is a real address, works without
-        // JavaScript, and the browser's Back button moves between them.
-        <nav class="tabs" aria-label="My Account settings">
-            {Tab::ALL.into_iter().map(|t| view! {
-                <a class="tabs__tab" id=format!("tab-{}", t.slug()) href=format!("?tab={}", t.slug())
-                    aria-current=move || (tab.get() == t).then_some("page")>{t.label()}</a>
-            }).collect_view()}
-        </nav>
+    }
+}
+
+/// `/admin/applications/new`: register an application.
+#[component]
+pub fn NewApplicationPage() -> impl IntoView {
+    let console = Console { app: StoredValue::new(String::new()), retry: RwSignal::new(None) };
+    let form_error = StoredValue::new(crate::components::plain_form_error(<CreateApplication as leptos::server_fn::ServerFn>::url())());
+    view! {
+        <Title text="New application · Applications"/>
+        <p class="small"><a href=routes::ADMIN_APPLICATIONS>"← Applications"</a></p>
+        <h1>"New application"</h1>
+        <ConsoleReauth console/>
+        <AppFormCard console detail=None plain_error=form_error.get_value()/>
+    }
+}
+
+/// `/admin/applications/{app}`: General, Login Flow and Danger Zone tabs
+/// (`?tab=`). Every tab stays mounted, so switching tabs keeps unsaved edits.
+#[component]
+pub fn ApplicationPage() -> impl IntoView {
+    let query = use_query_map();
+    let params = leptos_router::hooks::use_params_map();
+    let handle = params.with_untracked(|p| p.get("app").unwrap_or_default());
+    // What plain form posts (no JavaScript) came back with. Read here,
+    // before anything awaits: context (the query) is not reachable from
+    // components created after an `.await` on the server.
+    let plain = StoredValue::new(PlainResults::read());
+    let tab = Memo::new(move |_| {
+        let q = query.read().get("tab").unwrap_or_default();
+        Tab::ALL.into_iter().find(|t| t.slug() == q).unwrap_or(Tab::General)
+    });
+    let console = Console { app: StoredValue::new(handle.clone()), retry: RwSignal::new(None) };
+    let flow_result = StoredValue::new(super::flow_editor::PlainResult::read());
+    let app = Resource::new(move || console.app.get_value(), |h| get_application(Some(h)));
+    let flow = Resource::new(move || console.app.get_value(), |h| get_login_flow(Some(h)));
+    view! {
+        <Title text="Application · Applications"/>
+        <p class="small"><a href=routes::ADMIN_APPLICATIONS>"← Applications"</a></p>
+        <ConsoleReauth console/>
         <Suspense fallback=|| view! { <Spinner/> }>
             {move || Suspend::new(async move {
                 let (app, flow) = (app.await, flow.await);
                 match (app, flow) {
                     (Ok(app), Ok(flow)) => {
+                        let name = app.app.name.clone();
+                        let built_in = app.app.built_in;
                         let app = RwSignal::new(app);
+                        let plain = plain.get_value();
                         view! {
+                            <Title text=format!("{name} · Applications")/>
+                            <h1 data-testid="app-name">{move || app.read().app.name.clone()}</h1>
+                            // Tabs as links (`?tab=`): each is a real address, works without
+                            // JavaScript, and the browser's Back button moves between them.
+                            <nav class="tabs" aria-label=format!("{name} settings")>
+                                {Tab::ALL.into_iter().map(|t| view! {
+                                    <a class="tabs__tab" id=format!("tab-{}", t.slug()) href=format!("?tab={}", t.slug())
+                                        aria-current=move || (tab.get() == t).then_some("page")>{t.label()}</a>
+                                }).collect_view()}
+                            </nav>
                             <section id="panel-general" data-testid="panel-general" hidden=move || tab.get() != Tab::General>
-                                <GeneralTab app=app/>
+                                {if built_in {
+                                    view! { <BuiltInGeneral app/> }.into_any()
+                                } else {
+                                    view! {
+                                        {plain.edited.then(|| view! { <Alert kind=AlertKind::Success message="Saved.".to_owned()/> })}
+                                        {plain.created.then(|| view! { <Alert kind=AlertKind::Success message="The application is registered and enabled. It signs people in with the default login flow until you change it.".to_owned()/> })}
+                                        <AppFormCard console detail=Some(app) plain_error=plain.edit_error.clone()/>
+                                    }.into_any()
+                                }}
                             </section>
                             <section id="panel-login-flow" data-testid="panel-login-flow" hidden=move || tab.get() != Tab::LoginFlow>
                                 <LoginFlowTab console=console info=flow plain=flow_result.get_value()/>
                             </section>
                             <section id="panel-danger-zone" data-testid="panel-danger-zone" hidden=move || tab.get() != Tab::DangerZone>
-                                <DangerZoneTab console=console app=app switch_error=switch_error.get_value() switched=switched.get_value()/>
+                                <DangerZoneTab console=console app=app switch_error=plain.switch_error
+                                    switched=plain.switched.map(|on| switched_message(&name, on))/>
+                                {(!built_in).then(|| view! { <DeleteApp console app=app plain_error=plain.delete_error/> })}
                             </section>
                         }.into_any()
                     }
@@ -223,8 +294,45 @@ pub fn MyAccountAppPage() -> impl IntoView {
     }
 }
 
+/// What plain form posts of an application's page came back with.
+#[derive(Clone, Debug, Default)]
+struct PlainResults {
+    switch_error: Option<AppError>,
+    edit_error: Option<AppError>,
+    delete_error: Option<AppError>,
+    /// Switched on (`true`) or off.
+    switched: Option<bool>,
+    edited: bool,
+    created: bool,
+}
+
+impl PlainResults {
+    fn read() -> Self {
+        use leptos::server_fn::ServerFn;
+        let error = |url| crate::components::plain_form_error(url)();
+        let q = use_query_map();
+        Self {
+            switch_error: error(<SetApplicationEnabled as ServerFn>::url()),
+            edit_error: error(<UpdateApplication as ServerFn>::url()),
+            delete_error: error(<DeleteApplication as ServerFn>::url()),
+            switched: q.with_untracked(|q| match q.get_str("switched") {
+                Some("on") => Some(true),
+                Some("off") => Some(false),
+                _ => None,
+            }),
+            edited: q.with_untracked(|q| q.get_str("edited").is_some()),
+            created: q.with_untracked(|q| q.get_str("created").is_some()),
+        }
+    }
+}
+
+fn switched_message(name: &str, enabled: bool) -> String {
+    format!("{name} is {}.", if enabled { "enabled" } else { "disabled" })
+}
+
+/// My Account's General tab: its details are fixed.
 #[component]
-fn GeneralTab(app: RwSignal<MyAccountApp>) -> impl IntoView {
+fn BuiltInGeneral(app: RwSignal<AppDetail>) -> impl IntoView {
     view! {
         <div class="card">
             <h2>"General"</h2>
@@ -235,16 +343,16 @@ fn GeneralTab(app: RwSignal<MyAccountApp>) -> impl IntoView {
                 <dd><a href=move || app.read().app.access_url.clone() data-testid="access-url">{move || app.read().app.access_url.clone()}</a></dd>
                 <dt>"Status"</dt><dd>{move || view! { <StatusBadge enabled=app.read().app.enabled/> }}</dd>
             </dl>
+            <p class="muted small">"My Account is built in: its details can't be changed, and it can't be deleted."</p>
         </div>
     }
     .into_any()
 }
-
-/// Enable or disable My Account, after a confirmation dialog.
+/// Enable or disable an application, after a confirmation dialog.
 #[component]
 fn DangerZoneTab(
     console: Console,
-    app: RwSignal<MyAccountApp>,
+    app: RwSignal<AppDetail>,
     /// A refused plain form post, brought back by the redirect.
     switch_error: Option<AppError>,
     /// The result of a plain form post, brought back by the redirect.
@@ -254,7 +362,9 @@ fn DangerZoneTab(
     // The state the administrator asked for, while the dialog is open.
     let asked = RwSignal::new(None::<bool>);
     let busy = RwSignal::new(false);
-    let url = <SetMyAccountEnabled as leptos::server_fn::ServerFn>::url();
+    let url = <SetApplicationEnabled as leptos::server_fn::ServerFn>::url();
+    let name = move || app.read().app.name.clone();
+    let built_in = move || app.read().app.built_in;
     let error = RwSignal::new(switch_error);
     let notice = RwSignal::new(switched);
     let enabled = move || app.read().app.enabled;
@@ -281,11 +391,11 @@ fn DangerZoneTab(
         close();
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let result = set_my_account_enabled(want).await;
+            let result = set_application_enabled(Some(console.app.get_value()), want).await;
             busy.set(false);
             if let Some(updated) = settle(console.retry, result, this, error) {
                 asked.set(None);
-                notice.set(Some(if want { "My Account is enabled.".into() } else { "My Account is disabled.".into() }));
+                notice.set(Some(switched_message(&name(), want)));
                 app.set(updated);
             }
         });
@@ -299,10 +409,13 @@ fn DangerZoneTab(
             <div class="danger-row">
                 <div class="danger-row__text">
                     <h3 id="disable-title">"Disable application"</h3>
-                    <p class="muted">
+                    <p class="muted">{move || if built_in() {
                         "When disabled, nobody can open My Account or use its functions; they see that it was disabled by the \
                          administrator. Sessions stay valid for other applications, and administrators keep this console."
-                    </p>
+                    } else {
+                        "When disabled, nobody can sign in to it through Latchkey, and My Account no longer lists it. \
+                         Its settings and login flow are kept."
+                    }}</p>
                     <p class="small" data-testid="switched">
                         {move || app.read().switched.clone().map(|c| format!(
                             "{} by {} on {}.", if enabled() { "Enabled" } else { "Disabled" }, c.by, c.at))}
@@ -312,17 +425,14 @@ fn DangerZoneTab(
                 // confirmed with a required checkbox instead of the dialog.
                 <Show when=move || !js.get()>
                     <form action=url method="post" class="danger-form" data-testid="switch-form">
+                        <input type="hidden" name="app" value=console.app.get_value()/>
                         <input type="hidden" name="enabled" value=move || (!enabled()).to_string()/>
                         <label class="check">
                             <input type="checkbox" name="confirm" value="yes" required=true/>
-                            {move || if enabled() {
-                                " Yes, disable My Account for everyone now"
-                            } else {
-                                " Yes, enable My Account for everyone now"
-                            }}
+                            {move || format!(" Yes, {} {} for everyone now", if enabled() { "disable" } else { "enable" }, name())}
                         </label>
                         <button class="button button--danger" type="submit">
-                            {move || if enabled() { "Disable My Account" } else { "Enable My Account" }}
+                            {move || format!("{} {}", if enabled() { "Disable" } else { "Enable" }, name())}
                         </button>
                     </form>
                 </Show>
@@ -337,12 +447,12 @@ fn DangerZoneTab(
             </div>
         </div>
         <dialog node_ref=dialog class="dialog" aria-labelledby="dialog-title" on:close=move |_| if !busy.get_untracked() { asked.set(None) }>
-            <h2 id="dialog-title">{move || if disabling() { "Disable My Account?" } else { "Enable My Account?" }}</h2>
-            <p>{move || if disabling() {
-                "People who open My Account, or whose browser calls it, will be told it was disabled by the administrator, \
-                 until you enable it again. Nobody is signed out of other applications. You keep access to this console."
-            } else {
-                "People can use My Account again at once."
+            <h2 id="dialog-title">{move || format!("{} {}?", if disabling() { "Disable" } else { "Enable" }, name())}</h2>
+            <p>{move || match (disabling(), built_in()) {
+                (true, true) => "People who open My Account, or whose browser calls it, will be told it was disabled by the administrator, \
+                 until you enable it again. Nobody is signed out of other applications. You keep access to this console.".to_owned(),
+                (true, false) => format!("Nobody can sign in to {} through Latchkey until you enable it again.", name()),
+                (false, _) => format!("People can use {} again at once.", name()),
             }}</p>
             <div class="form-actions">
                 <button class="button" class:button--danger=disabling class:button--primary=move || !disabling() type="button"

@@ -8,9 +8,18 @@ use crate::error::AppError;
 /// **Requires:** nothing. Rate-limited per IP and per account name.
 #[server(prefix = "/api/auth", endpoint = "login")]
 pub async fn login(identifier: String, password: String, next: Option<String>) -> Result<String, AppError> {
-    use crate::error::FieldError;
     use crate::ssr::*;
     let s = services()?;
+    check_sign_in_form(&identifier, &password)?;
+    let (device, previous) = (known_users_probe(), session().token);
+    let outcome = domain::signin::with_password(&s.ctx, &identifier, &password, device, &client_meta(), previous.as_deref(), now()).await?;
+    finish_step(&s, outcome, next.as_deref()).await
+}
+
+/// Both fields of the sign-in form are filled in (a message for each that is not).
+#[cfg(feature = "ssr")]
+fn check_sign_in_form(identifier: &str, password: &str) -> Result<(), AppError> {
+    use crate::error::FieldError;
     let mut errors = Vec::new();
     if identifier.trim().is_empty() {
         errors.push(FieldError::new("identifier", "Enter your username or email."));
@@ -18,14 +27,25 @@ pub async fn login(identifier: String, password: String, next: Option<String>) -
     if password.is_empty() {
         errors.push(FieldError::new("password", "Enter your password."));
     }
-    if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
+    if errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(errors)) }
+}
+
+/// A code typed at a sign-in step, as the proof `method` names.
+#[cfg(feature = "ssr")]
+fn code_proof<'a>(method: &str, code: &'a str) -> Result<domain::signin::Proof<'a>, AppError> {
+    use domain::signin::Proof;
+    if code.len() > 64 {
+        return Err(AppError::field("code", "That code is too long."));
     }
-    let user = known_users_probe();
-    let outcome =
-        domain::signin::with_password(&s.ctx, &identifier, &password, user, &client_meta(), session().token.as_deref(), s.ctx.now())
-            .await?;
-    finish_step(&s, outcome, next.as_deref()).await
+    let proof = match method {
+        "totp" => Proof::Totp(code),
+        "backup_code" => Proof::BackupCode(code),
+        _ => return Err(AppError::field("method", "Choose how to confirm: authenticator app or backup code.")),
+    };
+    if code.trim().is_empty() {
+        return Err(AppError::field("code", "Enter the code."));
+    }
+    Ok(proof)
 }
 
 /// The "new device" flag for a sign-in: computed per person once they are
@@ -80,7 +100,7 @@ async fn finish_step(s: &crate::ssr::Services, outcome: domain::signin::Outcome,
 pub(crate) async fn remember_this_browser(s: &crate::ssr::Services, user_id: uuid::Uuid) -> Result<(), AppError> {
     use crate::ssr::*;
     let known = read_cookie(s.cookie.device());
-    let remembered = domain::devices::remember(&s.ctx.db, known.as_deref(), user_id, s.ctx.now()).await?;
+    let remembered = domain::devices::remember(&s.ctx.db, known.as_deref(), user_id, crate::ssr::now()).await?;
     set_cookie(&s.cookie.device().set_for(&remembered, u64::from(domain::devices::REMEMBER_DAYS) * 86_400));
     Ok(())
 }
@@ -98,7 +118,7 @@ fn partial_token() -> Result<String, AppError> {
 pub async fn get_pending_sign_in() -> Result<PendingSignIn, AppError> {
     use crate::ssr::*;
     let s = services()?;
-    let now = s.ctx.now();
+    let now = crate::ssr::now();
     let step = domain::signin::pending(&s.ctx, &partial_token()?, now).await?;
     Ok(PendingSignIn {
         step: step.index + 1,
@@ -116,21 +136,10 @@ pub async fn get_pending_sign_in() -> Result<PendingSignIn, AppError> {
 #[server(prefix = "/api/auth", endpoint = "verify_sign_in")]
 pub async fn verify_sign_in(method: String, code: String, next: Option<String>) -> Result<String, AppError> {
     use crate::ssr::*;
-    use domain::signin::Proof;
     let s = services()?;
     let token = partial_token()?;
-    if code.len() > 64 {
-        return Err(AppError::field("code", "That code is too long."));
-    }
-    let proof = match method.as_str() {
-        "totp" => Proof::Totp(&code),
-        "backup_code" => Proof::BackupCode(&code),
-        _ => return Err(AppError::field("method", "Choose how to confirm: authenticator app or backup code.")),
-    };
-    if code.trim().is_empty() {
-        return Err(AppError::field("code", "Enter the code."));
-    }
-    let outcome = domain::signin::verify(&s.ctx, &token, proof, &client_meta(), session().token.as_deref(), s.ctx.now()).await;
+    let proof = code_proof(&method, &code)?;
+    let outcome = domain::signin::verify(&s.ctx, &token, proof, &client_meta(), session().token.as_deref(), now()).await;
     conclude_step(&s, outcome, next.as_deref()).await
 }
 
@@ -155,7 +164,7 @@ pub async fn cancel_sign_in() -> Result<String, AppError> {
 pub async fn start_passkey_sign_in(conditional: bool) -> Result<crate::features::passkeys::Challenge, AppError> {
     use crate::ssr::*;
     let s = services()?;
-    let (id, rcr) = domain::signin::start_passkey(&s.ctx, conditional, &client_meta(), s.ctx.now()).await?;
+    let (id, rcr) = domain::signin::start_passkey(&s.ctx, conditional, &client_meta(), crate::ssr::now()).await?;
     crate::features::passkeys::challenge(id, &rcr)
 }
 
@@ -168,16 +177,8 @@ pub async fn finish_passkey_sign_in(ceremony: String, credential: String, next: 
     let s = services()?;
     let ceremony = parse_ceremony(&ceremony)?;
     let credential = parse_credential(&credential)?;
-    let outcome = domain::signin::with_passkey(
-        &s.ctx,
-        ceremony,
-        &credential,
-        known_users_probe(),
-        &client_meta(),
-        session().token.as_deref(),
-        s.ctx.now(),
-    )
-    .await?;
+    let (device, previous) = (known_users_probe(), session().token);
+    let outcome = domain::signin::with_passkey(&s.ctx, ceremony, &credential, device, &client_meta(), previous.as_deref(), now()).await?;
     finish_step(&s, outcome, next.as_deref()).await
 }
 
@@ -187,7 +188,7 @@ pub async fn finish_passkey_sign_in(ceremony: String, credential: String, next: 
 pub async fn start_passkey_step() -> Result<crate::features::passkeys::Challenge, AppError> {
     use crate::ssr::*;
     let s = services()?;
-    let (id, rcr) = domain::signin::start_passkey_step(&s.ctx, &partial_token()?, s.ctx.now()).await?;
+    let (id, rcr) = domain::signin::start_passkey_step(&s.ctx, &partial_token()?, crate::ssr::now()).await?;
     crate::features::passkeys::challenge(id, &rcr)
 }
 
@@ -200,17 +201,8 @@ pub async fn finish_passkey_step(ceremony: String, credential: String, next: Opt
     use domain::signin::Proof;
     let s = services()?;
     let token = partial_token()?;
-    let ceremony = parse_ceremony(&ceremony)?;
-    let credential = parse_credential(&credential)?;
-    let outcome = domain::signin::verify(
-        &s.ctx,
-        &token,
-        Proof::Passkey { ceremony, credential: &credential },
-        &client_meta(),
-        session().token.as_deref(),
-        s.ctx.now(),
-    )
-    .await;
+    let proof = Proof::Passkey { ceremony: parse_ceremony(&ceremony)?, credential: &parse_credential(&credential)? };
+    let outcome = domain::signin::verify(&s.ctx, &token, proof, &client_meta(), session().token.as_deref(), now()).await;
     conclude_step(&s, outcome, next.as_deref()).await
 }
 
@@ -220,7 +212,7 @@ pub async fn finish_passkey_step(ceremony: String, credential: String, next: Opt
 pub async fn logout() -> Result<String, AppError> {
     use crate::ssr::*;
     let s = services()?;
-    let now = s.ctx.now();
+    let now = crate::ssr::now();
     if let Some(token) = session().token {
         domain::sessions::revoke_by_token(&s.ctx.db, &token, now).await?;
     }
@@ -240,7 +232,7 @@ pub async fn logout() -> Result<String, AppError> {
 pub async fn get_setup_info(token: String) -> Result<SetupInfo, AppError> {
     use crate::ssr::*;
     let s = services()?;
-    let state = match domain::setup::state(&s.ctx.db, &token, s.ctx.now()).await? {
+    let state = match domain::setup::state(&s.ctx.db, &token, crate::ssr::now()).await? {
         domain::setup::SetupState::Ready => SetupState::Ready,
         domain::setup::SetupState::AlreadySetUp => SetupState::AlreadySetUp,
         domain::setup::SetupState::InvalidToken => SetupState::InvalidToken,
@@ -268,10 +260,10 @@ pub async fn create_first_admin(
     let (Some(username), Some(email), true) = (username, email, errors.is_empty()) else {
         return Err(AppError::Invalid(errors));
     };
-    let signed_in = domain::setup::create_first_admin(&s.ctx, &token, username, email, &password, &client_meta(), s.ctx.now()).await?;
+    let signed_in =
+        domain::setup::create_first_admin(&s.ctx, &token, username, email, &password, &client_meta(), crate::ssr::now()).await?;
     set_cookie(&s.cookie.set(&signed_in.session.token));
     tracing::info!(user = %signed_in.user.id, "first administrator created");
-    let target = crate::routes::ACCOUNT;
-    redirect_plain_form(target);
-    Ok(target.to_owned())
+    redirect_plain_form(crate::routes::ACCOUNT);
+    Ok(crate::routes::ACCOUNT.to_owned())
 }

@@ -11,7 +11,7 @@ pub async fn password_strength(password: String) -> Result<StrengthView, AppErro
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
     s.ctx.limits.strength.check(&auth.user_id.to_string())?;
-    let user = domain::users::get(&s.ctx.db, auth.user_id).await?;
+    let user = auth.user.clone();
     let st = domain::passwords::rate(&password, &user).await?;
     Ok(StrengthView { score: st.score, warning: st.warning, suggestion: st.suggestions.into_iter().next() })
 }
@@ -23,20 +23,23 @@ pub async fn password_strength(password: String) -> Result<StrengthView, AppErro
 /// **Requires:** a session and the current password; rate-limited per account.
 #[server(prefix = "/api/security", endpoint = "change_password")]
 pub async fn change_password(current: String, password: String, confirm: String, sign_out_others: Option<bool>) -> Result<u64, AppError> {
-    use crate::error::FieldError;
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
-    let mut errors = Vec::new();
-    if current.is_empty() {
-        errors.push(FieldError::new("current", "Enter your current password."));
-    }
-    errors.extend(crate::validation::validate_new_password(&password, &confirm, s.ctx.policy.password_min_length));
-    if !errors.is_empty() {
-        return Err(AppError::Invalid(errors));
-    }
+    check_password_form(&current, &password, &confirm, s.ctx.policy.password_min_length)?;
     let change = domain::passwords::Change { current: &current, new: &password, sign_out_others: sign_out_others.unwrap_or(false) };
-    let ended = domain::passwords::change(&s.ctx, &auth, change, &client_meta(), s.ctx.now()).await?;
+    let ended = domain::passwords::change(&s.ctx, &auth, change, &client_meta(), crate::ssr::now()).await?;
     tracing::info!(user = %auth.user_id, other_sessions_ended = ended, "password changed");
     redirect_plain_form(&format!("{}?password_changed={ended}", crate::routes::SECURITY));
     Ok(ended)
+}
+
+/// The change-password form's own checks: every problem at once.
+#[cfg(feature = "ssr")]
+fn check_password_form(current: &str, password: &str, confirm: &str, min_length: usize) -> Result<(), AppError> {
+    let mut errors = Vec::new();
+    if current.is_empty() {
+        errors.push(crate::error::FieldError::new("current", "Enter your current password."));
+    }
+    errors.extend(crate::validation::validate_new_password(password, confirm, min_length));
+    if errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(errors)) }
 }

@@ -27,8 +27,8 @@ fn to_profile(u: &domain::users::User) -> Profile {
 #[server(prefix = "/api/account", endpoint = "me")]
 pub async fn get_me() -> Result<Me, AppError> {
     use crate::ssr::*;
-    let (auth, s) = require_account_user().await?;
-    let u = domain::users::get(&s.ctx.db, auth.user_id).await?;
+    let (auth, _) = require_account_user().await?;
+    let u = auth.user.clone();
     Ok(Me {
         display_name: display_name(u.display_name.as_deref(), u.given_name.as_deref(), u.family_name.as_deref(), &u.username),
         username: u.username,
@@ -43,22 +43,8 @@ pub async fn get_me() -> Result<Me, AppError> {
 pub async fn get_overview() -> Result<Overview, AppError> {
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
-    let db = &s.ctx.db;
-    let u = domain::users::get(db, auth.user_id).await?;
-    let (this, previous) = domain::sessions::this_and_previous_sign_in(db, u.id, auth.session_id).await?;
-    let tz = u.time_zone.as_deref();
-    let show = |r: domain::sessions::SignInRecord| SignIn { at: format_time(r.at, tz), ip: r.ip };
-    Ok(Overview {
-        display_name: display_name(u.display_name.as_deref(), u.given_name.as_deref(), u.family_name.as_deref(), &u.username),
-        this_sign_in: this.map(show),
-        previous_sign_in: previous.map(show),
-        member_since: format_time(u.created_at, tz),
-        picture_url: u.picture_url.clone(),
-        username: u.username,
-        email: u.email,
-        email_verified: u.email_verified,
-        is_admin: u.is_admin,
-    })
+    let (this, previous) = domain::sessions::this_and_previous_sign_in(&s.ctx.db, auth.user_id, auth.session_id).await?;
+    Ok(Overview::seen(auth.user, this, previous))
 }
 
 /// The Personal info form's current values.
@@ -66,8 +52,8 @@ pub async fn get_overview() -> Result<Overview, AppError> {
 #[server(prefix = "/api/account", endpoint = "profile")]
 pub async fn get_profile() -> Result<Profile, AppError> {
     use crate::ssr::*;
-    let (auth, s) = require_account_user().await?;
-    let u = domain::users::get(&s.ctx.db, auth.user_id).await?;
+    let (auth, _) = require_account_user().await?;
+    let u = auth.user.clone();
     Ok(to_profile(&u))
 }
 
@@ -78,18 +64,9 @@ pub async fn update_profile(profile: ProfileForm) -> Result<Profile, AppError> {
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
     let v = validate_profile(&profile).map_err(AppError::Invalid)?;
-    let update = domain::profile::ProfileUpdate {
-        given_name: v.given_name,
-        family_name: v.family_name,
-        display_name: v.display_name,
-        email: v.email,
-        phone: v.phone,
-        locale: v.locale,
-        time_zone: v.time_zone,
-        picture_url: v.picture_url,
-    };
-    let recent = domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now()).is_ok();
-    let (saved, email_changed) = domain::profile::update(&s.ctx, auth.user_id, update, recent, &client_meta(), s.ctx.now()).await?;
+    let update = domain::profile::ProfileUpdate::from(v);
+    let recent = domain::reauth::require_recent(&s.ctx, &auth, crate::ssr::now()).is_ok();
+    let (saved, email_changed) = domain::profile::update(&s.ctx, auth.user_id, update, recent, &client_meta(), crate::ssr::now()).await?;
     tracing::info!(user = %saved.id, email_changed, "profile updated");
     redirect_plain_form(&format!("{}?saved=1", crate::routes::PERSONAL_INFO));
     Ok(Profile { verification_sent: email_changed, ..to_profile(&saved) })
@@ -101,7 +78,7 @@ pub async fn update_profile(profile: ProfileForm) -> Result<Profile, AppError> {
 pub async fn resend_verification() -> Result<String, AppError> {
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
-    domain::recovery::resend_email_verification(&s.ctx, auth.user_id, s.ctx.now()).await?;
-    let u = domain::users::get(&s.ctx.db, auth.user_id).await?;
+    domain::recovery::resend_email_verification(&s.ctx, auth.user_id, crate::ssr::now()).await?;
+    let u = auth.user.clone();
     Ok(format!("We sent a new confirmation link to {}.", u.email))
 }

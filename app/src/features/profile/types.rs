@@ -121,6 +121,48 @@ pub fn display_name(display: Option<&str>, given: Option<&str>, family: Option<&
     if full.is_empty() { username.to_owned() } else { full }
 }
 
+#[cfg(feature = "ssr")]
+impl From<ValidProfile> for domain::profile::ProfileUpdate {
+    fn from(v: ValidProfile) -> Self {
+        Self {
+            given_name: v.given_name,
+            family_name: v.family_name,
+            display_name: v.display_name,
+            email: v.email,
+            phone: v.phone,
+            locale: v.locale,
+            time_zone: v.time_zone,
+            picture_url: v.picture_url,
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl Overview {
+    /// The account with this sign-in and the one before, times in its own
+    /// time zone.
+    pub fn seen(
+        u: domain::users::User,
+        this: Option<domain::sessions::SignInRecord>,
+        previous: Option<domain::sessions::SignInRecord>,
+    ) -> Self {
+        use crate::ssr::format_time;
+        let tz = u.time_zone.as_deref();
+        let show = |r: domain::sessions::SignInRecord| SignIn { at: format_time(r.at, tz), ip: r.ip };
+        Self {
+            display_name: display_name(u.display_name.as_deref(), u.given_name.as_deref(), u.family_name.as_deref(), &u.username),
+            this_sign_in: this.map(show),
+            previous_sign_in: previous.map(show),
+            member_since: format_time(u.created_at, tz),
+            picture_url: u.picture_url.clone(),
+            username: u.username,
+            email: u.email,
+            email_verified: u.email_verified,
+            is_admin: u.is_admin,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

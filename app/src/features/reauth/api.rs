@@ -10,7 +10,7 @@ use crate::features::passkeys::Challenge;
 pub async fn options_for(s: &crate::ssr::Services, auth: &domain::sessions::Authenticated) -> Result<ReauthOptions, AppError> {
     use proto::flow::Method;
     let enrolled = domain::factors::enrolled(&s.ctx.db, auth.user_id).await?;
-    let recent_for = (domain::reauth::recent_until(&s.ctx, auth) - s.ctx.now()).num_seconds().max(0);
+    let recent_for = (domain::reauth::recent_until(&s.ctx, auth) - crate::ssr::now()).num_seconds().max(0);
     Ok(ReauthOptions {
         password: enrolled.contains(&Method::Password),
         totp: enrolled.contains(&Method::Totp),
@@ -35,23 +35,29 @@ pub async fn get_reauth_options() -> Result<ReauthOptions, AppError> {
 #[server(prefix = "/api/reauth", endpoint = "confirm")]
 pub async fn reauthenticate(method: String, secret: String) -> Result<(), AppError> {
     use crate::ssr::*;
-    use domain::reauth::Proof;
     let auth = require_user()?;
     let s = services()?;
+    let proof = secret_proof(&method, &secret)?;
+    domain::reauth::prove(&s.ctx, &auth, proof, &client_meta(), crate::ssr::now()).await?;
+    redirect_plain_form(&back_to_form_page("reauth=ok", crate::routes::ACCOUNT));
+    Ok(())
+}
+
+/// What the person typed to confirm it's them, as the proof `method` names.
+#[cfg(feature = "ssr")]
+fn secret_proof<'a>(method: &str, secret: &'a str) -> Result<domain::reauth::Proof<'a>, AppError> {
+    use domain::reauth::Proof;
     if secret.is_empty() {
         return Err(AppError::field(if method == "totp" { "code" } else { "password" }, "Enter it to continue."));
     }
     if secret.len() > 1024 {
         return Err(AppError::field("password", "That is too long."));
     }
-    let proof = match method.as_str() {
-        "password" => Proof::Password(&secret),
-        "totp" => Proof::Totp(&secret),
-        _ => return Err(AppError::field("method", "Choose password or authenticator app.")),
-    };
-    domain::reauth::prove(&s.ctx, &auth, proof, &client_meta(), s.ctx.now()).await?;
-    redirect_plain_form(&back_to_form_page("reauth=ok", crate::routes::ACCOUNT));
-    Ok(())
+    match method {
+        "password" => Ok(Proof::Password(secret)),
+        "totp" => Ok(Proof::Totp(secret)),
+        _ => Err(AppError::field("method", "Choose password or authenticator app.")),
+    }
 }
 
 /// Starts confirming it's the person with one of their passkeys.
@@ -61,7 +67,7 @@ pub async fn start_reauth_passkey() -> Result<Challenge, AppError> {
     use crate::ssr::*;
     let auth = require_user()?;
     let s = services()?;
-    let (id, rcr) = domain::reauth::start_passkey(&s.ctx, &auth, s.ctx.now()).await?;
+    let (id, rcr) = domain::reauth::start_passkey(&s.ctx, &auth, crate::ssr::now()).await?;
     crate::features::passkeys::challenge(id, &rcr)
 }
 
@@ -75,7 +81,13 @@ pub async fn finish_reauth_passkey(ceremony: String, credential: String) -> Resu
     let s = services()?;
     let ceremony = parse_ceremony(&ceremony)?;
     let credential = parse_credential(&credential)?;
-    domain::reauth::prove(&s.ctx, &auth, domain::reauth::Proof::Passkey { ceremony, credential: &credential }, &client_meta(), s.ctx.now())
-        .await?;
+    domain::reauth::prove(
+        &s.ctx,
+        &auth,
+        domain::reauth::Proof::Passkey { ceremony, credential: &credential },
+        &client_meta(),
+        crate::ssr::now(),
+    )
+    .await?;
     Ok(())
 }

@@ -10,7 +10,7 @@ pub mod view;
 use serde::{Deserialize, Serialize};
 
 /// How the person can confirm it's them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReauthOptions {
     pub password: bool,
     pub totp: bool,

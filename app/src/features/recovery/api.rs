@@ -30,8 +30,8 @@ pub async fn set_recovery_email(email: String) -> Result<(), AppError> {
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
     let email = crate::validation::validate_email(&email, "recovery_email").map_err(|e| AppError::Invalid(vec![e]))?;
-    domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now())?;
-    domain::recovery::set_recovery_email(&s.ctx, auth.user_id, Some(&email), &client_meta(), s.ctx.now()).await?;
+    domain::reauth::require_recent(&s.ctx, &auth, crate::ssr::now())?;
+    domain::recovery::set_recovery_email(&s.ctx, auth.user_id, Some(&email), &client_meta(), crate::ssr::now()).await?;
     redirect_plain_form(&format!("{}?done=email_set", crate::routes::RECOVERY));
     Ok(())
 }
@@ -41,7 +41,7 @@ pub async fn set_recovery_email(email: String) -> Result<(), AppError> {
 pub async fn remove_recovery_email() -> Result<(), AppError> {
     use crate::ssr::*;
     let (auth, s) = require_recent_account_user().await?;
-    domain::recovery::set_recovery_email(&s.ctx, auth.user_id, None, &client_meta(), s.ctx.now()).await?;
+    domain::recovery::set_recovery_email(&s.ctx, auth.user_id, None, &client_meta(), crate::ssr::now()).await?;
     redirect_plain_form(&format!("{}?done=email_removed", crate::routes::RECOVERY));
     Ok(())
 }
@@ -55,8 +55,8 @@ pub async fn set_security_questions(form: QuestionsForm) -> Result<(), AppError>
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    domain::reauth::require_recent(&s.ctx, &auth, s.ctx.now())?;
-    domain::recovery::set_questions(&s.ctx, auth.user_id, &form.choices(), &client_meta(), s.ctx.now()).await?;
+    domain::reauth::require_recent(&s.ctx, &auth, crate::ssr::now())?;
+    domain::recovery::set_questions(&s.ctx, auth.user_id, &form.choices(), &client_meta(), crate::ssr::now()).await?;
     redirect_plain_form(&format!("{}?done=questions_set", crate::routes::RECOVERY));
     Ok(())
 }
@@ -66,7 +66,7 @@ pub async fn set_security_questions(form: QuestionsForm) -> Result<(), AppError>
 pub async fn remove_security_questions() -> Result<(), AppError> {
     use crate::ssr::*;
     let (auth, s) = require_recent_account_user().await?;
-    domain::recovery::remove_questions(&s.ctx, auth.user_id, &client_meta(), s.ctx.now()).await?;
+    domain::recovery::remove_questions(&s.ctx, auth.user_id, &client_meta(), crate::ssr::now()).await?;
     redirect_plain_form(&format!("{}?done=questions_removed", crate::routes::RECOVERY));
     Ok(())
 }
@@ -89,7 +89,7 @@ pub async fn forgot_password(identifier: String) -> Result<String, AppError> {
     if id.chars().count() > crate::validation::EMAIL_MAX {
         return Err(AppError::field("identifier", "That is longer than any username or email address."));
     }
-    domain::recovery::request_reset(&s.ctx, id, &client_meta(), s.ctx.now())?;
+    domain::recovery::request_reset(&s.ctx, id, &client_meta(), crate::ssr::now())?;
     redirect_plain_form(&format!("{}?sent=1", crate::routes::FORGOT_PASSWORD));
     Ok(FORGOT_SENT.to_owned())
 }
@@ -100,7 +100,7 @@ pub async fn forgot_password(identifier: String) -> Result<String, AppError> {
 pub async fn get_reset_info(token: String) -> Result<ResetInfo, AppError> {
     use crate::ssr::*;
     let s = services()?;
-    let info = domain::recovery::reset_info(&s.ctx, &token, s.ctx.now()).await?;
+    let info = domain::recovery::reset_info(&s.ctx, &token, crate::ssr::now()).await?;
     Ok(ResetInfo {
         username: info.username,
         questions: info.questions.iter().map(|q| question(q)).collect(),
@@ -129,7 +129,7 @@ pub async fn reset_password(
         return Err(AppError::Invalid(errors));
     }
     let answers = vec![(question1, answer1), (question2, answer2)];
-    domain::recovery::reset(&s.ctx, &token, &answers, &password, &client_meta(), s.ctx.now()).await?;
+    domain::recovery::reset(&s.ctx, &token, &answers, &password, &client_meta(), crate::ssr::now()).await?;
     let target = format!("{}?reset=1", crate::routes::LOGIN);
     redirect_plain_form(&target);
     Ok(target)
@@ -141,7 +141,7 @@ pub async fn reset_password(
 pub async fn verify_email(token: String) -> Result<String, AppError> {
     use crate::ssr::*;
     let s = services()?;
-    let message = match domain::recovery::confirm_email(&s.ctx, &token, &client_meta(), s.ctx.now()).await? {
+    let message = match domain::recovery::confirm_email(&s.ctx, &token, &client_meta(), crate::ssr::now()).await? {
         domain::recovery::Verified::Email(a) => format!("Thank you: {a} is confirmed as your email address."),
         domain::recovery::Verified::RecoveryEmail(a) => format!("Thank you: {a} is confirmed as your recovery email address."),
     };

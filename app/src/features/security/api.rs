@@ -5,39 +5,6 @@ use crate::error::AppError;
 use crate::features::passkeys::Challenge;
 
 #[cfg(feature = "ssr")]
-fn activity_label(kind: &str) -> &'static str {
-    match kind {
-        "signed_in" => "Signed in",
-        "sign_in_failed" => "Failed sign-in",
-        "second_factor_failed" => "Wrong second-factor code or passkey",
-        "sign_in_abandoned" => "Sign-in stopped",
-        "reauthenticated" => "Confirmed it's you",
-        "reauth_failed" => "Failed to confirm it's you",
-        "totp_added" => "Authenticator app added",
-        "totp_removed" => "Authenticator app removed",
-        "backup_codes_generated" => "New backup codes generated",
-        "backup_code_used" => "Backup code used",
-        "passkey_added" => "Passkey added",
-        "passkey_removed" => "Passkey removed",
-        "password_changed" => "Password changed",
-        "password_reset_requested" => "Password reset link sent",
-        "password_reset" => "Password reset with a recovery link",
-        "recovery_answer_failed" => "Wrong answer to a security question",
-        "email_changed" => "Email address changed",
-        "email_verified" => "Email address confirmed",
-        "recovery_email_set" => "Recovery email set",
-        "recovery_email_removed" => "Recovery email removed",
-        "recovery_email_verified" => "Recovery email confirmed",
-        "security_questions_set" => "Security questions set",
-        "security_questions_removed" => "Security questions removed",
-        "signed_out" => "Signed out",
-        "session_revoked" => "Signed out another session",
-        "admin_change" => "Changed a console setting",
-        _ => "Security event",
-    }
-}
-
-#[cfg(feature = "ssr")]
 fn parse_id(id: &str) -> Result<uuid::Uuid, AppError> {
     uuid::Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)
 }
@@ -46,7 +13,7 @@ fn parse_id(id: &str) -> Result<uuid::Uuid, AppError> {
 #[cfg(feature = "ssr")]
 async fn recent_proof() -> Result<(crate::ssr::Services, domain::sessions::Authenticated, domain::users::User), AppError> {
     let (auth, s) = crate::ssr::require_recent_account_user().await?;
-    let user = domain::users::get(&s.ctx.db, auth.user_id).await?;
+    let user = auth.user.clone();
     Ok((s, auth, user))
 }
 
@@ -60,7 +27,7 @@ async fn left_to_show(
     totp: Option<String>,
     codes: Option<String>,
 ) -> (Option<Result<TotpEnrolment, AppError>>, Option<Result<Vec<String>, AppError>>) {
-    let now = s.ctx.now();
+    let now = crate::ssr::now();
     // An id that is not one is answered like an unknown one.
     let id = |s: &str| uuid::Uuid::parse_str(s.trim()).map_err(|_| domain::Error::CeremonyExpired);
     let enrolment = match totp {
@@ -104,61 +71,10 @@ impl From<domain::totp::Enrolment> for TotpEnrolment {
 pub async fn get_security(pending_totp: Option<String>, pending_codes: Option<String>) -> Result<Security, AppError> {
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
-    let db = &s.ctx.db;
-    let user = domain::users::get(db, auth.user_id).await?;
-    let tz = user.time_zone.as_deref();
-    let when = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| format_time(t, tz)).unwrap_or_else(|| "Never".into());
-    let passkeys = domain::passkeys::list(db, user.id)
-        .await?
-        .into_iter()
-        .map(|p| Credential {
-            id: p.id.to_string(),
-            name: p.name,
-            created: format_time(p.created_at, tz),
-            last_used: when(p.last_used_at),
-            synced: p.backup_state,
-        })
-        .collect();
-    let totp = domain::totp::list(db, user.id)
-        .await?
-        .into_iter()
-        .map(|t| Credential {
-            id: t.id.to_string(),
-            name: t.name,
-            created: format_time(t.created_at, tz),
-            last_used: when(t.last_used_at),
-            synced: false,
-        })
-        .collect::<Vec<_>>();
-    let codes = domain::backup_codes::status(db, user.id).await?;
-    let activity = domain::events::recent(db, user.id, 20)
-        .await?
-        .into_iter()
-        .map(|e| Activity {
-            when: format_time(e.created_at, tz),
-            what: match &e.detail {
-                Some(d) => format!("{} ({d})", activity_label(&e.kind)),
-                None => activity_label(&e.kind).to_owned(),
-            },
-            ip: e.ip,
-        })
-        .collect();
-    let (totp_enrolment, new_codes) = left_to_show(&s, &user, pending_totp, pending_codes).await;
-    Ok(Security {
-        totp_enrolment,
-        new_codes,
-        reauth: crate::features::reauth::api::options_for(&s, &auth).await?,
-        passkeys,
-        totp,
-        backup_codes: BackupCodesInfo {
-            total: codes.total,
-            remaining: codes.remaining,
-            created: codes.created_at.map(|t| format_time(t, tz)),
-            low: codes.total > 0 && codes.remaining <= domain::backup_codes::LOW,
-        },
-        activity,
-        password_min_length: s.ctx.policy.password_min_length,
-    })
+    let (totp_enrolment, new_codes) = left_to_show(&s, &auth.user, pending_totp, pending_codes).await;
+    let reauth = crate::features::reauth::api::options_for(&s, &auth).await?;
+    let page = Security::read(&s.ctx.db, &auth.user).await?;
+    Ok(Security { totp_enrolment, new_codes, reauth, password_min_length: s.ctx.policy.password_min_length, ..page })
 }
 
 /// Starts adding an authenticator app: a new secret, shown once. A plain
@@ -167,7 +83,7 @@ pub async fn get_security(pending_totp: Option<String>, pending_codes: Option<St
 #[server(prefix = "/api/security", endpoint = "totp_start")]
 pub async fn start_totp_enrolment() -> Result<TotpEnrolment, AppError> {
     let (s, _, user) = recent_proof().await?;
-    let e = domain::totp::start_enrolment(&s.ctx, &user, s.ctx.now()).await?;
+    let e = domain::totp::start_enrolment(&s.ctx, &user, crate::ssr::now()).await?;
     crate::ssr::redirect_plain_form(&format!("{}?totp={}#totp-title", crate::routes::SECURITY, e.ceremony));
     Ok(e.into())
 }
@@ -186,7 +102,7 @@ pub async fn finish_totp_enrolment(ceremony: String, code: String, name: String)
     let (Some(name), true) = (name, errors.is_empty()) else { return Err(AppError::Invalid(errors)) };
     let ceremony =
         uuid::Uuid::parse_str(ceremony.trim()).map_err(|_| AppError::Refused("This enrolment is not valid. Start again.".into()))?;
-    domain::totp::finish_enrolment(&s.ctx, auth.user_id, ceremony, &code, &name, &crate::ssr::client_meta(), s.ctx.now()).await?;
+    domain::totp::finish_enrolment(&s.ctx, auth.user_id, ceremony, &code, &name, &crate::ssr::client_meta(), crate::ssr::now()).await?;
     crate::ssr::redirect_plain_form(&format!("{}?done=totp_added", crate::routes::SECURITY));
     Ok(())
 }
@@ -220,11 +136,11 @@ pub async fn generate_backup_codes() -> Result<Vec<String>, AppError> {
     use crate::ssr::*;
     let (s, auth, _) = recent_proof().await?;
     if is_plain_form_post() {
-        let id = domain::backup_codes::regenerate_to_show(&s.ctx, auth.user_id, &client_meta(), s.ctx.now()).await?;
+        let id = domain::backup_codes::regenerate_to_show(&s.ctx, auth.user_id, &client_meta(), crate::ssr::now()).await?;
         redirect_plain_form(&format!("{}?codes={id}#backup-title", crate::routes::SECURITY));
         return Ok(Vec::new());
     }
-    Ok(domain::backup_codes::regenerate(&s.ctx, auth.user_id, &client_meta(), s.ctx.now()).await?)
+    Ok(domain::backup_codes::regenerate(&s.ctx, auth.user_id, &client_meta(), crate::ssr::now()).await?)
 }
 
 /// The person saved the backup codes shown without JavaScript: they are not
@@ -242,7 +158,7 @@ pub async fn backup_codes_saved() -> Result<(), AppError> {
 pub async fn start_passkey_registration() -> Result<Challenge, AppError> {
     let (s, _, user) = recent_proof().await?;
     let display = user.display_name.clone().unwrap_or_else(|| user.username.clone());
-    let (id, ccr) = domain::passkeys::start_registration(&s.ctx, &user, &display, s.ctx.now()).await?;
+    let (id, ccr) = domain::passkeys::start_registration(&s.ctx, &user, &display, crate::ssr::now()).await?;
     crate::features::passkeys::challenge(id, &ccr)
 }
 
@@ -255,8 +171,16 @@ pub async fn finish_passkey_registration(ceremony: String, name: String, credent
     let name = crate::validation::validate_credential_name(&name).map_err(|e| AppError::Invalid(vec![e]))?;
     let ceremony = parse_ceremony(&ceremony)?;
     let credential = parse_credential(&credential)?;
-    domain::passkeys::finish_registration(&s.ctx, auth.user_id, ceremony, &name, &credential, &crate::ssr::client_meta(), s.ctx.now())
-        .await?;
+    domain::passkeys::finish_registration(
+        &s.ctx,
+        auth.user_id,
+        ceremony,
+        &name,
+        &credential,
+        &crate::ssr::client_meta(),
+        crate::ssr::now(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -14,27 +14,10 @@ fn parse_id(id: &str) -> Result<uuid::Uuid, AppError> {
 pub async fn get_sessions() -> Result<Vec<SessionInfo>, AppError> {
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
-    let now = s.ctx.now();
-    let user = domain::users::get(&s.ctx.db, auth.user_id).await?;
-    let tz = user.time_zone.as_deref();
-    let mut list: Vec<SessionInfo> = domain::sessions::active(&s.ctx.db, auth.user_id, now)
-        .await?
-        .into_iter()
-        .map(|row| {
-            let (browser, os) = domain::sessions::describe_agent(row.user_agent.as_deref());
-            let amr: Vec<String> = serde_json::from_str(&row.amr).unwrap_or_default();
-            SessionInfo {
-                id: row.id.to_string(),
-                browser,
-                os,
-                ip: row.ip,
-                started: format_time(row.created_at, tz),
-                last_active: ago(now, row.last_seen_at),
-                methods: methods_label(&amr),
-                current: row.id == auth.session_id,
-            }
-        })
-        .collect();
+    let now = crate::ssr::now();
+    let tz = auth.user.time_zone.as_deref();
+    let rows = domain::sessions::active(&s.ctx.db, auth.user_id, now).await?;
+    let mut list: Vec<SessionInfo> = rows.into_iter().map(|row| SessionInfo::seen(row, auth.session_id, tz, now)).collect();
     list.sort_by_key(|s| !s.current);
     Ok(list)
 }
@@ -47,7 +30,7 @@ pub async fn revoke_session(id: String) -> Result<Option<String>, AppError> {
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
     let id = parse_id(&id)?;
-    let now = s.ctx.now();
+    let now = crate::ssr::now();
     domain::sessions::revoke_own(&s.ctx.db, auth.user_id, id, now).await?;
     tracing::info!(event = "session_revoked", user = %auth.user_id, session = %id, "session ended by its owner");
     let kind = if id == auth.session_id { domain::events::Kind::SignedOut } else { domain::events::Kind::SessionRevoked };
@@ -67,7 +50,7 @@ pub async fn revoke_session(id: String) -> Result<Option<String>, AppError> {
 pub async fn revoke_other_sessions() -> Result<u64, AppError> {
     use crate::ssr::*;
     let (auth, s) = require_account_user().await?;
-    let now = s.ctx.now();
+    let now = crate::ssr::now();
     let n = domain::sessions::revoke_others(&s.ctx.db, auth.user_id, auth.session_id, now).await?;
     // Every other browser becomes a new device again; this one stays known.
     domain::devices::forget_all(&s.ctx.db, auth.user_id).await?;

@@ -19,6 +19,26 @@ pub struct SessionInfo {
     pub current: bool,
 }
 
+#[cfg(feature = "ssr")]
+impl SessionInfo {
+    /// A session row as its owner sees it (`current`: the session asking),
+    /// times in the viewer's time zone.
+    pub fn seen(row: entity::user_sessions::Model, current: uuid::Uuid, tz: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let (browser, os) = domain::sessions::describe_agent(row.user_agent.as_deref());
+        let amr: Vec<String> = serde_json::from_str(&row.amr).unwrap_or_default();
+        Self {
+            id: row.id.to_string(),
+            browser,
+            os,
+            ip: row.ip,
+            started: crate::ssr::format_time(row.created_at, tz),
+            last_active: ago(now, row.last_seen_at),
+            methods: methods_label(&amr),
+            current: row.id == current,
+        }
+    }
+}
+
 /// How long ago `then` was, from `now`, in words.
 pub fn ago(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Utc>) -> String {
     let secs = (now - then).num_seconds().max(0);
