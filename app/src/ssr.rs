@@ -313,8 +313,6 @@ mod tests {
             is_admin,
             created_at: t,
             updated_at: t,
-            last_login_at: None,
-            last_login_ip: None,
             recovery_email: None,
             recovery_email_verified: false,
             second_factor_after_reset: false,

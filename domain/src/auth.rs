@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::users;
 
 use crate::budget::{self, Attempt, Who};
+use crate::factors::SignInAccount;
 use crate::sessions::{self, NewSession};
 #[cfg(test)]
 use crate::signin::{self, Outcome};
@@ -28,23 +29,23 @@ pub struct SignedIn {
 /// second-factor codes.
 /// **Requires:** nothing; rate-limited per client IP (by the caller's meta in
 /// `signin`) and by the account's budget here ([`crate::budget`]).
-pub async fn check_password(ctx: &Ctx, identifier: &str, password: &str, now: DateTime<Utc>) -> Result<(users::Model, Attempt)> {
+pub async fn check_password(ctx: &Ctx, identifier: &str, password: &str, now: DateTime<Utc>) -> Result<(SignInAccount, Attempt)> {
     let name: String = identifier.trim().to_lowercase().chars().take(MAX_IDENTIFIER + 1).collect();
-    let user = if name.len() <= MAX_IDENTIFIER { accounts::find_by_login(&ctx.db, &name).await? } else { None };
+    let account = if name.len() <= MAX_IDENTIFIER { crate::factors::account_for_sign_in(&ctx.db, &name).await? } else { None };
     // One budget per account, whichever of its names is typed; a name with
     // no account has its own, so both cost the same.
-    let who = user.as_ref().map_or(Who::UnknownName(&name), |u| Who::Account(u.id));
+    let who = account.as_ref().map_or(Who::UnknownName(&name), |a| Who::Account(a.user.id));
     let attempt = budget::reserve(ctx, who, now).await?;
-    let right = crate::passwords::verify(ctx, user.as_ref().map(|u| u.id), password).await?;
-    let (Some(user), true) = (user, right) else {
+    let right = crate::passwords::verify_hash(ctx, account.as_ref().and_then(|a| a.password_hash.as_ref()), password).await?;
+    let (Some(account), true) = (account, right) else {
         attempt.failed(ctx, now).await?;
         return Err(Error::InvalidCredentials);
     };
-    Ok((user, attempt))
+    Ok((account, attempt))
 }
 
 /// Starts a session for `user` after a successful proof, revoking the
-/// browser's previous session, and records the sign-in on the account.
+/// browser's previous session (where and when is on the session row).
 pub(crate) async fn start_session(
     ctx: &Ctx,
     user: &users::Model,
@@ -58,10 +59,12 @@ pub(crate) async fn start_session(
         sessions::revoke_by_token(&txn, token, now).await?;
     }
     let session = sessions::create(&txn, user.id, amr, meta, &ctx.policy, now).await?;
-    accounts::record_login(&txn, user.id, meta.ip.clone(), now).await?;
+    if user.second_factor_after_reset {
+        accounts::clear_second_factor_after_reset(&txn, user.id).await?;
+    }
     txn.commit().await?;
-    // The account as recorded, without reading it back.
-    let user = users::Model { last_login_at: Some(now), last_login_ip: meta.ip.clone(), second_factor_after_reset: false, ..user.clone() };
+    // The account as it now is, without reading it back.
+    let user = users::Model { second_factor_after_reset: false, ..user.clone() };
     Ok(SignedIn { session, user })
 }
 
@@ -94,10 +97,11 @@ mod tests {
         let now = testing::t0();
         let s = password_sign_in(&ctx, "Alice", PASSWORD, &meta("192.0.2.1"), None, now).await.unwrap();
         assert_eq!(s.user.id, u.id);
-        assert_eq!(s.user.last_login_at, Some(now));
-        assert_eq!(s.user.last_login_ip.as_deref(), Some("192.0.2.1"));
         let a = sessions::resolve(&ctx.db, &s.session.token, &ctx.policy, now).await.unwrap().unwrap();
         assert_eq!(a.amr, vec!["pwd"]);
+        let (this, _) = sessions::this_and_previous_sign_in(&ctx.db, u.id, a.session_id).await.unwrap();
+        let this = this.unwrap();
+        assert_eq!((this.at, this.ip.as_deref()), (now, Some("192.0.2.1")), "when and where, on the session");
     }
     crate::db_test!(right_password_starts_a_session_and_records_the_login);
 

@@ -5,8 +5,8 @@
 //! same budget, and a name with no account has a budget of its own, with the
 //! same rules, so the limits tell nothing about who exists.
 //!
-//! - At most [`HOURLY_FAILURES`] failed attempts an hour (a shared GCRA
-//!   bucket; a success gives its attempt back).
+//! - At most [`HOURLY_FAILURES`] failed attempts an hour (a GCRA bucket in
+//!   the account's guess-counter row; a success gives its attempt back).
 //! - After [`SLOW_AFTER`] failures in a row, one attempt a minute
 //!   ([`SLOW_INTERVAL`]), until an attempt succeeds; the person is mailed
 //!   once when that starts.
@@ -21,7 +21,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use std::time::Duration;
 use uuid::Uuid;
 
-use crate::ratelimit::{Shared, placeholders};
+use crate::ratelimit::placeholders;
 use crate::{Ctx, Error, Result, mail, users};
 
 /// Failed attempts allowed per account in an hour.
@@ -30,8 +30,6 @@ pub const HOURLY_FAILURES: u32 = 100;
 pub const SLOW_AFTER: i32 = 10;
 /// The pace of attempts once slowed down.
 pub const SLOW_INTERVAL: Duration = Duration::from_secs(60);
-
-const HOURLY: Shared = Shared::new("account", HOURLY_FAILURES, Duration::from_secs(3600 / HOURLY_FAILURES as u64));
 
 /// Whose budget an attempt draws on.
 #[derive(Clone, Copy, Debug)]
@@ -43,11 +41,13 @@ pub enum Who<'a> {
 }
 
 impl Who<'_> {
+    /// The row key: stored only as a hash.
     fn key(&self) -> String {
-        match self {
+        let who = match self {
             Who::Account(id) => format!("account:{id}"),
             Who::UnknownName(name) => format!("name:{name}"),
-        }
+        };
+        crate::crypto::hash_token(&format!("guesses:{who}"))
     }
 }
 
@@ -56,8 +56,6 @@ impl Who<'_> {
 #[must_use = "report the outcome, or the attempt counts as a failure"]
 #[derive(Debug)]
 pub struct Attempt {
-    /// The hourly bucket's key.
-    who: String,
     /// The guess counter's key (hashed).
     key: String,
     account: Option<Uuid>,
@@ -65,60 +63,66 @@ pub struct Attempt {
 }
 
 /// Takes one attempt from the budget of `who` at `now`, or says how long to
-/// wait ([`Error::RateLimited`]).
+/// wait ([`Error::RateLimited`]). One statement: the attempt counts against
+/// both rules at once, and only when both allow it.
 pub async fn reserve(ctx: &Ctx, who: Who<'_>, now: DateTime<Utc>) -> Result<Attempt> {
     let key = who.key();
-    HOURLY.check(&ctx.db, &key, now).await?;
     let db = &ctx.db;
-    let backend = db.get_database_backend();
-    let hashed = crate::crypto::hash_token(&format!("guesses:{key}"));
     let now_ms = now.timestamp_millis();
-    let interval_ms = SLOW_INTERVAL.as_millis() as i64;
     // Counts the attempt as a failure up front, but only while the account
-    // is not slowed down, or its last attempt is a minute old.
-    let sql = "INSERT INTO guess_counters (key, consecutive, last_attempt, alerted) VALUES ($1, 1, $2, false) \
-               ON CONFLICT (key) DO UPDATE SET consecutive = guess_counters.consecutive + 1, last_attempt = $2 \
-               WHERE guess_counters.consecutive < $3 OR guess_counters.last_attempt <= $2 - $4 \
+    // is not slowed down (or its last attempt is a minute old) and its
+    // hourly bucket has room.
+    let sql = "INSERT INTO guess_counters (key, consecutive, last_attempt, alerted, tat) VALUES ($1, 1, $2, false, $2 + $5) \
+               ON CONFLICT (key) DO UPDATE SET consecutive = guess_counters.consecutive + 1, last_attempt = $2, \
+               tat = (CASE WHEN guess_counters.tat > $2 THEN guess_counters.tat ELSE $2 END) + $5 \
+               WHERE (guess_counters.consecutive < $3 OR guess_counters.last_attempt <= $2 - $4) \
+               AND (CASE WHEN guess_counters.tat > $2 THEN guess_counters.tat ELSE $2 END) + $5 - $2 <= $6 \
                RETURNING consecutive";
-    let values = vec![hashed.clone().into(), now_ms.into(), SLOW_AFTER.into(), interval_ms.into()];
-    let row = db.query_one_raw(Statement::from_sql_and_values(backend, placeholders(backend, sql), values)).await?;
-    if let Some(row) = row {
-        let consecutive = row.try_get::<i32>("", "consecutive")?;
-        return Ok(Attempt {
-            who: key,
-            key: hashed,
-            account: match who {
-                Who::Account(id) => Some(id),
-                Who::UnknownName(_) => None,
-            },
-            consecutive,
-        });
+    let values = vec![key.clone().into(), now_ms.into(), SLOW_AFTER.into(), interval_ms().into(), per_ms().into(), window_ms().into()];
+    if let Some(row) = run(db, sql, values).await? {
+        let account = match who {
+            Who::Account(id) => Some(id),
+            Who::UnknownName(_) => None,
+        };
+        return Ok(Attempt { key, account, consecutive: row.try_get::<i32>("", "consecutive")? });
     }
-    // Slowed down: this was no attempt, so the hourly bucket gets it back.
-    HOURLY.refund(db, &key).await?;
-    let last: i64 = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            placeholders(backend, "SELECT last_attempt FROM guess_counters WHERE key = $1"),
-            [hashed.into()],
-        ))
-        .await?
-        .map(|r| r.try_get::<i64>("", "last_attempt"))
-        .transpose()?
-        .unwrap_or(now_ms);
-    let wait = u64::try_from(last + interval_ms - now_ms).unwrap_or(0);
-    crate::metrics::rate_limited("account_slow_down");
-    Err(Error::RateLimited { retry_after: Duration::from_millis(wait).max(Duration::from_secs(1)) })
+    Err(refusal(db, &key, now_ms).await?)
+}
+
+/// Why an attempt on `key` was refused, and how long to wait.
+async fn refusal(db: &sea_orm::DatabaseConnection, key: &str, now_ms: i64) -> Result<Error> {
+    let row = run(db, "SELECT consecutive, last_attempt, tat FROM guess_counters WHERE key = $1", vec![key.into()]).await?;
+    let (consecutive, last, tat) = match row {
+        Some(r) => (r.try_get::<i32>("", "consecutive")?, r.try_get::<i64>("", "last_attempt")?, r.try_get::<i64>("", "tat")?),
+        None => (0, now_ms, now_ms),
+    };
+    let slowed = consecutive >= SLOW_AFTER && last > now_ms - interval_ms();
+    let (reason, wait) = if slowed {
+        ("account_slow_down", Duration::from_millis(u64::try_from(last + interval_ms() - now_ms).unwrap_or(0)))
+    } else {
+        ("account", crate::ratelimit::wait(tat, now_ms, per_ms(), HOURLY_FAILURES))
+    };
+    crate::metrics::rate_limited(reason);
+    Ok(Error::RateLimited { retry_after: wait.max(Duration::from_secs(1)) })
+}
+
+async fn run(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Result<Option<sea_orm::QueryResult>> {
+    let backend = db.get_database_backend();
+    Ok(db.query_one_raw(Statement::from_sql_and_values(backend, placeholders(backend, sql), values)).await?)
+}
+
+async fn exec(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Result<u64> {
+    let backend = db.get_database_backend();
+    Ok(db.execute_raw(Statement::from_sql_and_values(backend, placeholders(backend, sql), values)).await?.rows_affected())
 }
 
 impl Attempt {
     /// The proof was right: failures in a row start again from zero, and
-    /// the hourly bucket gets this attempt back.
+    /// the hourly bucket gets this attempt back (one statement).
     pub async fn succeeded(self, ctx: &Ctx) -> Result<()> {
-        let backend = ctx.db.get_database_backend();
-        let sql = placeholders(backend, "UPDATE guess_counters SET consecutive = 0, alerted = false WHERE key = $1");
-        ctx.db.execute_raw(Statement::from_sql_and_values(backend, sql, [self.key.clone().into()])).await?;
-        HOURLY.refund(&ctx.db, &self.who).await
+        let sql = "UPDATE guess_counters SET consecutive = 0, alerted = false, tat = tat - $2 WHERE key = $1";
+        exec(&ctx.db, sql, vec![self.key.into(), per_ms().into()]).await?;
+        Ok(())
     }
 
     /// The proof was wrong (it already counts). The first time an account
@@ -128,10 +132,8 @@ impl Attempt {
         if self.consecutive < SLOW_AFTER {
             return Ok(());
         }
-        let backend = ctx.db.get_database_backend();
-        let sql = placeholders(backend, "UPDATE guess_counters SET alerted = true WHERE key = $1 AND alerted = false");
-        let first = ctx.db.execute_raw(Statement::from_sql_and_values(backend, sql, [self.key.clone().into()])).await?.rows_affected() == 1;
-        if first {
+        let sql = "UPDATE guess_counters SET alerted = true WHERE key = $1 AND alerted = false";
+        if exec(&ctx.db, sql, vec![self.key.into()]).await? == 1 {
             let user = users::get(&ctx.db, account).await?;
             tracing::warn!(user = %account, failures = self.consecutive, "sign-in slowed down after failures in a row");
             mail::enqueue(&ctx.db, ctx, &alert(ctx, &user, now), now).await?;
@@ -143,10 +145,10 @@ impl Attempt {
     /// The attempt turned out not to happen (another check refused it
     /// first): it is taken back from both counts.
     pub async fn cancel(self, ctx: &Ctx) -> Result<()> {
-        let backend = ctx.db.get_database_backend();
-        let sql = placeholders(backend, "UPDATE guess_counters SET consecutive = consecutive - 1 WHERE key = $1 AND consecutive > 0");
-        ctx.db.execute_raw(Statement::from_sql_and_values(backend, sql, [self.key.clone().into()])).await?;
-        HOURLY.refund(&ctx.db, &self.who).await
+        let sql = "UPDATE guess_counters SET consecutive = CASE WHEN consecutive > 0 THEN consecutive - 1 ELSE 0 END, \
+                   tat = tat - $2 WHERE key = $1";
+        exec(&ctx.db, sql, vec![self.key.into(), per_ms().into()]).await?;
+        Ok(())
     }
 
     /// Reports `ok` (success or failure) and passes it on.
@@ -164,7 +166,29 @@ impl Attempt {
 /// answers): only the hourly bucket, so no account can queue unbounded
 /// argon2 work.
 pub async fn spend_work(ctx: &Ctx, account: Uuid, now: DateTime<Utc>) -> Result<()> {
-    HOURLY.check(&ctx.db, &Who::Account(account).key(), now).await
+    let key = Who::Account(account).key();
+    let now_ms = now.timestamp_millis();
+    let sql = "INSERT INTO guess_counters (key, consecutive, last_attempt, alerted, tat) VALUES ($1, 0, $2, false, $2 + $3) \
+               ON CONFLICT (key) DO UPDATE SET tat = (CASE WHEN guess_counters.tat > $2 THEN guess_counters.tat ELSE $2 END) + $3 \
+               WHERE (CASE WHEN guess_counters.tat > $2 THEN guess_counters.tat ELSE $2 END) + $3 - $2 <= $4 \
+               RETURNING tat";
+    if run(&ctx.db, sql, vec![key.clone().into(), now_ms.into(), per_ms().into(), window_ms().into()]).await?.is_some() {
+        return Ok(());
+    }
+    Err(refusal(&ctx.db, &key, now_ms).await?)
+}
+
+/// The hourly bucket: one failure every `per` ms refills, `HOURLY_FAILURES` at most.
+fn per_ms() -> i64 {
+    3_600_000 / i64::from(HOURLY_FAILURES)
+}
+
+fn window_ms() -> i64 {
+    per_ms() * i64::from(HOURLY_FAILURES)
+}
+
+fn interval_ms() -> i64 {
+    SLOW_INTERVAL.as_millis() as i64
 }
 
 fn alert(ctx: &Ctx, user: &entity::users::Model, now: DateTime<Utc>) -> mail::Message {

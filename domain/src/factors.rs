@@ -41,6 +41,50 @@ pub async fn enrolled(db: &impl ConnectionTrait, user_id: Uuid) -> Result<BTreeS
     Ok(set)
 }
 
+/// An account as a password sign-in first needs it: the row, its password
+/// hash, and what it has enrolled.
+pub struct SignInAccount {
+    pub user: entity::users::Model,
+    pub password_hash: Option<entity::Secret>,
+    pub enrolled: BTreeSet<Method>,
+}
+
+/// The account named `identifier` (username or email) with its password
+/// hash and enrolled methods, in one statement.
+pub async fn account_for_sign_in(db: &impl ConnectionTrait, identifier: &str) -> Result<Option<SignInAccount>> {
+    use entity::users;
+    use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
+    use sea_orm::{FromQueryResult, QuerySelect, QueryTrait};
+    let Some(named) = crate::users::named(identifier) else { return Ok(None) };
+    fn of_user<E: EntityTrait>(table: E, column: E::Column) -> SelectStatement {
+        Query::select().expr(Expr::val(1)).from(table).and_where(Expr::col((table, column)).equals((Users, users::Column::Id))).to_owned()
+    }
+    let unused_codes = of_user(BackupCodes, backup_codes::Column::UserId)
+        .and_where(Expr::col((BackupCodes, backup_codes::Column::UsedAt)).is_null())
+        .to_owned();
+    let select = Users::find()
+        .filter(named)
+        .find_also_related(PasswordCredentials)
+        .expr_as(Expr::exists(of_user(Passkeys, passkeys::Column::UserId)), "enrolled_passkey")
+        .expr_as(Expr::exists(of_user(TotpCredentials, totp_credentials::Column::UserId)), "enrolled_totp")
+        .expr_as(Expr::exists(unused_codes), "enrolled_backup_code");
+    let Some(row) = db.query_one_raw(select.build(db.get_database_backend())).await? else { return Ok(None) };
+    let user = users::Model::from_query_result(&row, "A_")?;
+    let password = password_credentials::Model::from_query_result_optional(&row, "B_")?;
+    let mut enrolled = BTreeSet::new();
+    for (method, column) in
+        [(Method::Passkey, "enrolled_passkey"), (Method::Totp, "enrolled_totp"), (Method::BackupCode, "enrolled_backup_code")]
+    {
+        if row.try_get::<bool>("", column)? {
+            enrolled.insert(method);
+        }
+    }
+    if password.is_some() {
+        enrolled.insert(Method::Password);
+    }
+    Ok(Some(SignInAccount { user, password_hash: password.map(|p| p.password_hash), enrolled }))
+}
+
 /// [`enrolled`] for every account at once: one query per kind of method.
 pub async fn enrolled_by_user(db: &impl ConnectionTrait) -> Result<std::collections::HashMap<Uuid, BTreeSet<Method>>> {
     use sea_orm::QuerySelect;

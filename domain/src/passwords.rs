@@ -22,6 +22,12 @@ pub async fn verify(ctx: &Ctx, user_id: Option<Uuid>, password: &str) -> Result<
         Some(id) => users::password_hash(&ctx.db, id).await?,
         None => None,
     };
+    verify_hash(ctx, hash.as_ref(), password).await
+}
+
+/// [`verify`] against a hash the caller already read with the account (a
+/// sign-in reads both in one statement); `None`: no account or no password.
+pub async fn verify_hash(ctx: &Ctx, hash: Option<&entity::Secret>, password: &str) -> Result<bool> {
     match hash {
         Some(h) => ctx.hasher.verify(password, h.expose()).await,
         None => {

@@ -120,7 +120,7 @@ impl Shared {
 }
 
 /// How long until an attempt is allowed again: until `tat - (burst-1)*per`.
-fn wait(tat_ms: i64, now_ms: i64, per_ms: i64, burst: u32) -> Duration {
+pub(crate) fn wait(tat_ms: i64, now_ms: i64, per_ms: i64, burst: u32) -> Duration {
     let allowed_at = tat_ms.saturating_sub(per_ms.saturating_mul(i64::from(burst.max(1)) - 1));
     Duration::from_millis(u64::try_from(allowed_at.saturating_sub(now_ms)).unwrap_or(0)).max(Duration::from_secs(1))
 }

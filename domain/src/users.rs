@@ -73,8 +73,6 @@ async fn insert_user(db: &impl ConnectionTrait, new: &NewUser, now: DateTime<Utc
         is_admin: Set(new.is_admin),
         created_at: Set(now),
         updated_at: Set(now),
-        last_login_at: Set(None),
-        last_login_ip: Set(None),
         recovery_email: Set(None),
         recovery_email_verified: Set(false),
         second_factor_after_reset: Set(false),
@@ -119,14 +117,21 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<users::Model> {
 
 /// Finds the account a person means by "username or email" (case-insensitive).
 pub async fn find_by_login(db: &impl ConnectionTrait, identifier: &str) -> Result<Option<users::Model>> {
+    let Some(named) = named(identifier) else { return Ok(None) };
+    Ok(Users::find().filter(named).one(db).await?)
+}
+
+/// The condition "the account whose username or email is `identifier`"
+/// (any case); `None` for a name no account can have.
+pub fn named(identifier: &str) -> Option<sea_orm::sea_query::SimpleExpr> {
     let key = identifier.trim().to_lowercase();
     // No username or email holds a NUL, and PostgreSQL refuses one in a text
     // parameter (the query fails): such a name is simply no account.
     if key.contains('\0') {
-        return Ok(None);
+        return None;
     }
     let column = if key.contains('@') { users::Column::Email } else { users::Column::Username };
-    Ok(Users::find().filter(column.eq(key)).one(db).await?)
+    Some(column.eq(key))
 }
 
 /// The ids of every account that is not an administrator.
@@ -159,13 +164,12 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
     Ok(Users::find().count(db).await?)
 }
 
-/// Records a completed sign-in on the account (one statement, no read).
-pub async fn record_login(db: &impl ConnectionTrait, id: Uuid, ip: Option<String>, now: DateTime<Utc>) -> Result<()> {
+/// After a completed sign-in: it passed every step, the one a password
+/// reset added included, so that demand ends. (Where and when people
+/// signed in is on their sessions and in the activity log.)
+pub async fn clear_second_factor_after_reset(db: &impl ConnectionTrait, id: Uuid) -> Result<()> {
     use sea_orm::sea_query::Expr;
     Users::update_many()
-        .col_expr(users::Column::LastLoginAt, Expr::value(Some(now)))
-        .col_expr(users::Column::LastLoginIp, Expr::value(ip))
-        // A completed sign-in passed every step, the one a reset added included.
         .col_expr(users::Column::SecondFactorAfterReset, Expr::value(false))
         .filter(users::Column::Id.eq(id))
         .exec(db)

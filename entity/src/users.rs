@@ -25,8 +25,6 @@ pub struct Model {
     pub is_admin: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-    pub last_login_at: Option<DateTimeUtc>,
-    pub last_login_ip: Option<String>,
     /// Where password-reset links also go, once verified.
     pub recovery_email: Option<String>,
     pub recovery_email_verified: bool,

@@ -19,6 +19,7 @@ mod m20261126_000001_create_mail_and_recovery;
 mod m20261127_000001_create_rate_limits;
 mod m20261130_000001_create_known_devices_and_guess_counters;
 mod m20261130_000002_create_applications;
+mod m20261130_000003_sign_in_in_fewer_statements;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_create_rate_limits::Migration),
             Box::new(m20261130_000001_create_known_devices_and_guess_counters::Migration),
             Box::new(m20261130_000002_create_applications::Migration),
+            Box::new(m20261130_000003_sign_in_in_fewer_statements::Migration),
         ]
     }
 }

@@ -173,7 +173,7 @@ async fn the_migration_carries_the_old_switch_over(t: TestDb) {
     let ctx = t.ctx();
     let admin = testing::user(&ctx, "root", true).await;
     let then = testing::t0();
-    migration::Migrator::down(&ctx.db, Some(1)).await.unwrap();
+    migration::Migrator::down(&ctx.db, Some(2)).await.unwrap();
     put_setting(&ctx.db, "myaccount.enabled", "false", Some(admin.id), then).await.unwrap();
     migration::Migrator::up(&ctx.db, None).await.unwrap();
     assert_eq!(my_account(&ctx.db).await.unwrap(), PortalState { enabled: false, changed_at: Some(then), changed_by: Some(admin.id) });

@@ -15,7 +15,7 @@ pub async fn with_password(
     if let Some(ip) = &meta.ip {
         ctx.limits.login_ip.check(ip)?;
     }
-    let (user, attempt) = match auth::check_password(ctx, identifier, password, now).await {
+    let (account, attempt) = match auth::check_password(ctx, identifier, password, now).await {
         Ok(found) => found,
         Err(Error::InvalidCredentials) => {
             crate::metrics::sign_in("pwd", false);
@@ -38,7 +38,8 @@ pub async fn with_password(
         Err(e) => return Err(e),
     };
     crate::metrics::sign_in("pwd", true);
-    let outcome = advance(ctx, &user, Method::Password, device, meta, previous_token, now).await?;
+    let enrolled = Some(account.enrolled);
+    let outcome = advance(ctx, &account.user, Method::Password, enrolled, device, meta, previous_token, now).await?;
     // Only a finished sign-in resets the count of failures in a row.
     if matches!(outcome, Outcome::Complete(_)) {
         attempt.succeeded(ctx).await?;
@@ -81,5 +82,5 @@ pub async fn with_passkey(
         }
     };
     crate::metrics::sign_in("hwk", true);
-    advance(ctx, &user, Method::Passkey, device, meta, previous_token, now).await
+    advance(ctx, &user, Method::Passkey, None, device, meta, previous_token, now).await
 }
