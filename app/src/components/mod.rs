@@ -6,6 +6,7 @@ mod app_logo;
 mod field;
 mod not_found;
 mod plain_form;
+mod search_form;
 mod shell;
 mod spinner;
 
@@ -15,6 +16,7 @@ pub use app_logo::AppLogo;
 pub use field::{SelectField, TextField};
 pub use not_found::NotFound;
 pub use plain_form::{plain_form_any_error, plain_form_error};
+pub use search_form::SearchForm;
 pub use shell::{Shell, refused};
 pub use spinner::Spinner;
 

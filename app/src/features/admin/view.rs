@@ -7,7 +7,7 @@ use super::api::*;
 use super::app_form::{AppFormCard, DeleteApp};
 use super::flow_editor::LoginFlowTab;
 use super::types::*;
-use crate::components::{Alert, AlertKind, AppLogo, ErrorAlert, Shell, Spinner, refused};
+use crate::components::{Alert, AlertKind, AppLogo, ErrorAlert, SearchForm, Shell, Spinner, refused};
 use crate::error::AppError;
 use crate::features::reauth::api::get_reauth_options;
 use crate::features::reauth::view::{ReauthPanel, plain_reauth, retryable, settle};
@@ -123,22 +123,6 @@ pub fn ApplicationsPage() -> impl IntoView {
                 }
             })}
         </Transition>
-    }
-}
-
-/// A search box as a GET form (`?search=`): submitting reloads the page
-/// without JavaScript; with it, `search` follows every keystroke.
-#[component]
-pub fn SearchForm(label: &'static str, value: String, search: RwSignal<String>) -> impl IntoView {
-    view! {
-        <form class="search" method="get" role="search" on:submit=move |ev| {
-            ev.prevent_default();
-        }>
-            <label class="sr-only" for="search">{label}</label>
-            <input class="field__input" id="search" type="search" name="search" value=value placeholder="Search by name"
-                maxlength="100" data-testid="search" on:input=move |ev| search.set(event_target_value(&ev))/>
-            <button class="button" type="submit">"Search"</button>
-        </form>
     }
 }
 

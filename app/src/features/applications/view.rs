@@ -4,10 +4,9 @@ use leptos_router::hooks::use_query_map;
 
 use super::api::*;
 use super::types::*;
-use crate::components::{AppLogo, ErrorAlert, Spinner};
+use crate::components::{AppLogo, ErrorAlert, SearchForm, Spinner};
 use crate::error::AppError;
 use crate::features::admin::types::AppSummary;
-use crate::features::admin::view::SearchForm;
 
 /// `/myaccount/applications`: what the person may launch. The search box
 /// filters as they type, and is a GET form without JavaScript; stars are
