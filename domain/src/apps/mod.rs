@@ -14,7 +14,7 @@ use entity::{app_settings, application_logos, applications, login_flows};
 use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -264,7 +264,7 @@ pub async fn set_enabled(db: &impl ConnectionTrait, handle: &str, enabled: bool,
 /// `confirm_name` must be its name as typed by the administrator. My
 /// Account can't be deleted.
 pub async fn delete(db: &DatabaseConnection, handle: &str, confirm_name: &str, by: Uuid) -> Result<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let app = get(&txn, handle).await?;
     if app.built_in {
         return Err(Error::Refused("My Account is built in and can't be deleted. You can disable it instead.".into()));
