@@ -279,17 +279,24 @@ mod tests {
     }
     crate::db_test!(enrolled_totp_is_asked_for_and_completes_with_mfa);
 
+    /// alice with an authenticator app, her sign-in waiting for its code:
+    /// the account, the half-finished sign-in, a right and a wrong code, and when.
+    async fn waiting_for_totp(ctx: &Ctx) -> (entity::users::Model, String, String, &'static str, DateTime<Utc>) {
+        let user = testing::user(ctx, "alice", false).await;
+        let now = testing::t0();
+        let secret = enrol_totp(ctx, &user, now).await;
+        let later = now + chrono::Duration::seconds(90);
+        let (token, _) = pending_token(with_password(ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await.unwrap());
+        let right = totp::code_at(&secret, later).unwrap();
+        let wrong = if right == "000000" { "111111" } else { "000000" };
+        (user, token, right, wrong, later)
+    }
+
     /// Threat: guessing a 6-digit code. Five wrong answers drop the
     /// half-finished sign-in, so the password must be given again.
     async fn five_wrong_codes_drop_the_half_finished_sign_in(t: TestDb) {
         let ctx = t.ctx();
-        let user = testing::user(&ctx, "alice", false).await;
-        let now = testing::t0();
-        let secret = enrol_totp(&ctx, &user, now).await;
-        let later = now + chrono::Duration::seconds(90);
-        let (token, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await.unwrap());
-        let right = totp::code_at(&secret, later).unwrap();
-        let wrong = if right == "000000" { "111111" } else { "000000" };
+        let (user, token, right, wrong, later) = waiting_for_totp(&ctx).await;
         for left in (1..5).rev() {
             match verify(&ctx, &token, Proof::Totp(wrong), &meta(), None, later).await {
                 Err(Error::Invalid { field: "code", message }) => assert!(message.contains(&format!("{left} tr")), "{message}"),
@@ -309,13 +316,7 @@ mod tests {
     /// still spend at most five tries, then the sign-in is gone.
     async fn parallel_wrong_codes_spend_at_most_five_tries(t: TestDb) {
         let ctx = t.ctx();
-        let user = testing::user(&ctx, "alice", false).await;
-        let now = testing::t0();
-        let secret = enrol_totp(&ctx, &user, now).await;
-        let later = now + chrono::Duration::seconds(90);
-        let (token, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await.unwrap());
-        let right = totp::code_at(&secret, later).unwrap();
-        let wrong = if right == "000000" { "111111" } else { "000000" };
+        let (user, token, right, wrong, later) = waiting_for_totp(&ctx).await;
         let mut tasks = Vec::new();
         for _ in 0..20 {
             let (ctx, token) = (ctx.clone(), token.clone());
