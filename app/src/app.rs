@@ -7,6 +7,8 @@ use crate::components::{AccountLayout, NotFound};
 use crate::features::admin::view::{AdminLayout, ApplicationPage, ApplicationsPage, NewApplicationPage};
 use crate::features::applications::view::MyApplicationsPage;
 use crate::features::auth::view::{LoginPage, SetupPage, VerifyPage};
+use crate::features::authorize::view::AuthorizationPage;
+use crate::features::consents::view::ConsentsPage;
 use crate::features::profile::view::{OverviewPage, PersonalInfoPage};
 use crate::features::recovery::view::{ForgotPasswordPage, RecoveryPage, ResetPasswordPage, VerifyEmailPage};
 use crate::features::security::view::SecurityPage;
@@ -52,6 +54,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
+                <Route path=path!("/oauth2/continue") view=AuthorizationPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/myaccount") view=AccountLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=OverviewPage ssr=SsrMode::Async/>
                     <Route path=path!("/personal-info") view=PersonalInfoPage ssr=SsrMode::Async/>
@@ -59,6 +62,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sessions") view=SessionsPage ssr=SsrMode::Async/>
                     <Route path=path!("/recovery") view=RecoveryPage ssr=SsrMode::Async/>
                     <Route path=path!("/applications") view=MyApplicationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/consents") view=ConsentsPage ssr=SsrMode::Async/>
                 </ParentRoute>
                 <ParentRoute path=path!("/admin") view=AdminLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=|| view! { <Redirect path=crate::routes::ADMIN_APPLICATIONS/> } ssr=SsrMode::Async/>

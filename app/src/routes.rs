@@ -18,6 +18,12 @@ pub const ADMIN_NEW_APPLICATION: &str = "/admin/applications/new";
 pub const MY_APPLICATIONS: &str = "/myaccount/applications";
 /// Uploaded application logos: `/logos/{application id}?v={version}`.
 pub const LOGOS: &str = "/logos";
+/// An OpenID Connect authorization waiting for the person: a proof or consent.
+pub const OIDC_CONTINUE: &str = "/oauth2/continue";
+/// Where an authorization continues after the sign-in, a proof or consent.
+pub const OIDC_RESUME: &str = "/oauth2/authorize/resume";
+/// Applications the person allowed (OpenID Connect consents).
+pub const CONSENTS: &str = "/myaccount/consents";
 
 /// Where to go after signing in: `next` if it is a local path on this site,
 /// otherwise My Account. Refuses `//host`, `/\host`, schemes, and control
@@ -85,6 +91,31 @@ pub fn login_with_next(path: &str) -> String {
         return LOGIN.to_owned();
     }
     format!("{LOGIN}?next={}", encode(path))
+}
+
+/// Where the authorization kept under `handle` continues.
+pub fn oidc_resume(handle: &str) -> String {
+    format!("{OIDC_RESUME}?request={}", encode(handle))
+}
+
+/// The page that asks for a proof or consent for the authorization `handle`.
+pub fn oidc_continue(handle: &str) -> String {
+    format!("{OIDC_CONTINUE}?request={}", encode(handle))
+}
+
+/// The authorization handle in a sign-in's `next` (`/oauth2/authorize/resume?request=…`).
+pub fn oidc_request_in(next: &str) -> Option<String> {
+    let query = next.strip_prefix(OIDC_RESUME)?.strip_prefix('?')?;
+    query.split('&').find_map(|kv| kv.strip_prefix("request=")).map(str::to_owned)
+}
+
+/// The sign-in page for the authorization `handle`, prefilled with `hint`.
+pub fn oidc_sign_in(handle: &str, hint: Option<&str>) -> String {
+    let login = login_with_next(&oidc_resume(handle));
+    match hint {
+        Some(h) if !h.is_empty() => format!("{login}&login_hint={}", encode(h)),
+        _ => login,
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,10 @@
 //!   as real traffic would, so per-IP and per-account limits do not cap it):
 //!   sign-ins per second at saturation, and Personal info read latency
 //!   (p50/p99) alone and while sign-ins saturate the CPU.
+//! * `oidc`: against the same server and a trusted client registered with
+//!   `latchkey app create … --trusted`: authorization code exchanges per
+//!   second (authorize → code → token), and userinfo latency (p50/p99) alone
+//!   and while sign-ins saturate the CPU.
 
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
@@ -38,6 +42,23 @@ enum Cmd {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// OpenID Connect: code exchanges per second, userinfo latency.
+    Oidc {
+        #[arg(long)]
+        base: String,
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        client_secret: String,
+        #[arg(long)]
+        redirect_uri: String,
+        #[arg(long, default_value_t = 200)]
+        accounts: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 #[tokio::main]
@@ -45,6 +66,10 @@ async fn main() {
     match Cli::parse().cmd {
         Cmd::Hash { seconds } => hash(seconds).await,
         Cmd::Load { base, accounts, concurrency, seconds } => load(&base, accounts, concurrency, seconds).await,
+        Cmd::Oidc { base, client_id, client_secret, redirect_uri, accounts, concurrency, seconds } => {
+            let rp = Rp { base, client_id, client_secret, redirect_uri };
+            oidc(&rp, accounts, concurrency, seconds).await
+        }
     }
 }
 
@@ -122,6 +147,36 @@ async fn reads(c: &reqwest::Client, base: &str, until: Instant) -> Vec<f64> {
     ms
 }
 
+/// Starts `concurrency` clients signing in over and over (each its own
+/// accounts and addresses) until `stop`; counts successes and failures.
+fn saturate(
+    base: &str,
+    accounts: usize,
+    concurrency: usize,
+    done: Arc<AtomicU64>,
+    failed: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..concurrency)
+        .map(|w| {
+            let (done, failed, stop, base) = (done.clone(), failed.clone(), stop.clone(), base.to_owned());
+            tokio::spawn(async move {
+                let c = client();
+                let mut n = w as u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let user = format!("bench{}", n as usize % accounts);
+                    if sign_in(&c, &base, &user, &fake_ip(n)).await {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    n += concurrency as u64;
+                }
+            })
+        })
+        .collect()
+}
+
 async fn load(base: &str, accounts: usize, concurrency: usize, seconds: u64) {
     let reader = client();
     assert!(sign_in(&reader, base, "bench0", "10.255.255.1").await, "bench0 can sign in (did bench/run create the accounts?)");
@@ -137,23 +192,7 @@ async fn load(base: &str, accounts: usize, concurrency: usize, seconds: u64) {
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let mut workers = Vec::new();
-    for w in 0..concurrency {
-        let (done, failed, stop, base) = (done.clone(), failed.clone(), stop.clone(), base.to_owned());
-        workers.push(tokio::spawn(async move {
-            let c = client();
-            let mut n = w as u64;
-            while !stop.load(Ordering::Relaxed) {
-                let user = format!("bench{}", n as usize % accounts);
-                if sign_in(&c, &base, &user, &fake_ip(n)).await {
-                    done.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                }
-                n += concurrency as u64;
-            }
-        }));
-    }
+    let workers = saturate(base, accounts, concurrency, done.clone(), failed.clone(), stop.clone());
     let started = Instant::now();
     // Let the load settle before measuring reads under it.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -174,5 +213,122 @@ async fn load(base: &str, accounts: usize, concurrency: usize, seconds: u64) {
         percentile(&loaded, 0.5),
         percentile(&loaded, 0.99),
         loaded.len()
+    );
+}
+
+/// A registered relying party (a trusted client: no consent page).
+struct Rp {
+    base: String,
+    client_id: String,
+    client_secret: String,
+    redirect_uri: String,
+}
+
+impl Rp {
+    /// One authorization: authorize with the session cookie, then exchange
+    /// the code; the access token on success.
+    async fn code_exchange(&self, browser: &reqwest::Client, n: u64) -> Option<String> {
+        let state = format!("s{n}");
+        let r = browser
+            .get(format!("{}/oauth2/authorize", self.base))
+            .query(&[
+                ("client_id", self.client_id.as_str()),
+                ("redirect_uri", self.redirect_uri.as_str()),
+                ("response_type", "code"),
+                ("scope", "openid profile email"),
+                ("state", state.as_str()),
+            ])
+            .send()
+            .await
+            .ok()?;
+        let location = r.headers().get("location")?.to_str().ok()?.to_owned();
+        let code = location.split(['?', '&']).find_map(|kv| kv.strip_prefix("code="))?.to_owned();
+        let t = reqwest::Client::new()
+            .post(format!("{}/oauth2/token", self.base))
+            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .form(&[("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", self.redirect_uri.as_str())])
+            .send()
+            .await
+            .ok()?;
+        let body: serde_json::Value = t.json().await.ok()?;
+        body["access_token"].as_str().map(str::to_owned)
+    }
+}
+
+/// Userinfo latencies until `until`, one call every 5 ms.
+async fn userinfo_reads(base: &str, token: &str, until: Instant) -> Vec<f64> {
+    let c = reqwest::Client::new();
+    let mut ms = Vec::new();
+    while Instant::now() < until {
+        let t = Instant::now();
+        let ok = c.get(format!("{base}/oauth2/userinfo")).bearer_auth(token).send().await.map(|r| r.status().is_success()).unwrap_or(false);
+        if ok {
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    ms.sort_by(f64::total_cmp);
+    ms
+}
+
+async fn oidc(rp: &Rp, accounts: usize, concurrency: usize, seconds: u64) {
+    let rp = Arc::new(Rp {
+        base: rp.base.clone(),
+        client_id: rp.client_id.clone(),
+        client_secret: rp.client_secret.clone(),
+        redirect_uri: rp.redirect_uri.clone(),
+    });
+    // Each worker signs in once (its own account) and then authorizes over and over.
+    let mut browsers = Vec::new();
+    for w in 0..concurrency {
+        let c = client();
+        assert!(sign_in(&c, &rp.base, &format!("bench{}", w % accounts), &fake_ip(1_000_000 + w as u64)).await, "bench accounts sign in");
+        browsers.push(c);
+    }
+    let token = rp.code_exchange(&browsers[0], 0).await.expect("a first code exchange (is the client trusted, with this redirect URI?)");
+
+    let exchanges = Arc::new(AtomicU64::new(0));
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for (w, c) in browsers.into_iter().enumerate() {
+        let (rp, exchanges) = (rp.clone(), exchanges.clone());
+        workers.push(tokio::spawn(async move {
+            let mut n = w as u64;
+            while Instant::now() < until {
+                if rp.code_exchange(&c, n).await.is_some() {
+                    exchanges.fetch_add(1, Ordering::Relaxed);
+                }
+                n += 1000;
+            }
+        }));
+    }
+    for w in workers {
+        let _ = w.await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "Code exchanges (authorize + token): {:.1}/s ({} in {secs:.1} s, {concurrency} concurrent clients)",
+        exchanges.load(Ordering::Relaxed) as f64 / secs,
+        exchanges.load(Ordering::Relaxed)
+    );
+
+    let idle = userinfo_reads(&rp.base, &token, Instant::now() + Duration::from_secs(seconds.min(5))).await;
+    println!("Userinfo, idle server: p50 {:.2} ms, p99 {:.2} ms ({} calls)", percentile(&idle, 0.5), percentile(&idle, 0.99), idle.len());
+
+    let (done, failed, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+    let signers = saturate(&rp.base, accounts, 16, done.clone(), failed, stop.clone());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let loaded = userinfo_reads(&rp.base, &token, Instant::now() + Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    for w in signers {
+        let _ = w.await;
+    }
+    println!(
+        "Userinfo during sign-in saturation: p50 {:.2} ms, p99 {:.2} ms ({} calls; {} sign-ins meanwhile)",
+        percentile(&loaded, 0.5),
+        percentile(&loaded, 0.99),
+        loaded.len(),
+        done.load(Ordering::Relaxed)
     );
 }

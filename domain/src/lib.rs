@@ -22,6 +22,7 @@ pub mod mail;
 pub mod methods;
 pub mod metrics;
 pub mod notices;
+pub mod oidc;
 pub mod passkeys;
 pub mod passwords;
 pub mod profile;

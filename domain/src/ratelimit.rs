@@ -168,6 +168,8 @@ pub struct RateLimits {
     /// Strength checks of candidate passwords, per account (CPU, not
     /// guessing: kept in memory).
     pub strength: Limit,
+    /// Failed OpenID Connect client authentications per client IP.
+    pub client_auth_ip: Limit,
 }
 
 impl Default for RateLimits {
@@ -183,6 +185,7 @@ impl Default for RateLimits {
             verification_mail: Shared::new("verification_mail", 3, Duration::from_secs(5 * 60)),
             email_change: Shared::new("email_change", 3, Duration::from_secs(10 * 60)),
             strength: Limit::new("strength", 20, Duration::from_millis(500)),
+            client_auth_ip: Limit::new("client_auth_ip", 20, Duration::from_secs(3)),
         }
     }
 }
@@ -191,7 +194,7 @@ impl RateLimits {
     /// Drops in-memory buckets that are full again; call every minute or so
     /// (the shared ones: [`purge_shared`]).
     pub fn retain_recent(&self) {
-        for l in [&self.login_ip, &self.setup_ip, &self.passkey_start_ip, &self.recovery_ip, &self.strength] {
+        for l in [&self.login_ip, &self.setup_ip, &self.passkey_start_ip, &self.recovery_ip, &self.strength, &self.client_auth_ip] {
             l.retain_recent();
         }
     }

@@ -124,6 +124,11 @@ pub async fn resolve(db: &impl ConnectionTrait, token: &str, policy: &Policy, no
     Ok(Some(authenticated(&session, &user)))
 }
 
+/// Whether the session `id` is still live (not revoked, not expired).
+pub async fn is_active(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    Ok(UserSessions::find_by_id(id).one(db).await?.is_some_and(|s| is_live(&s, now)))
+}
+
 fn is_live(s: &user_sessions::Model, now: DateTime<Utc>) -> bool {
     s.revoked_at.is_none() && now < s.idle_expires_at && now < s.absolute_expires_at
 }

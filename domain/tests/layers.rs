@@ -30,7 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("credentials", &["budget", "notices", "passwords", "totp", "passkeys", "backup_codes", "factors"]),
     ("policy", &["flows"]),
-    ("use cases", &["auth", "signin", "reauth", "recovery", "setup", "profile", "methods"]),
+    ("use cases", &["auth", "signin", "reauth", "recovery", "setup", "profile", "methods", "oidc"]),
 ];
 const OUTSIDE: &[&str] = &["lib", "error", "testing"];
 

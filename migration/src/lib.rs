@@ -20,6 +20,8 @@ mod m20261127_000001_create_rate_limits;
 mod m20261130_000001_create_known_devices_and_guess_counters;
 mod m20261130_000002_create_applications;
 mod m20261130_000003_sign_in_in_fewer_statements;
+mod m20261201_000001_create_oidc_clients_and_keys;
+mod m20261201_000002_create_oidc_grants;
 
 pub struct Migrator;
 
@@ -44,6 +46,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_create_known_devices_and_guess_counters::Migration),
             Box::new(m20261130_000002_create_applications::Migration),
             Box::new(m20261130_000003_sign_in_in_fewer_statements::Migration),
+            Box::new(m20261201_000001_create_oidc_clients_and_keys::Migration),
+            Box::new(m20261201_000002_create_oidc_grants::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod flow;
 pub mod recovery;
+pub mod scopes;
 
 /// Largest application logo an administrator may upload, in bytes (the
 /// console checks it before sending; the server enforces it).

@@ -30,6 +30,74 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Register applications that sign people in with OpenID Connect.
+    App {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    /// Manage the ID token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Clone, Debug)]
+pub enum AppCommand {
+    /// Register an application and its OpenID Connect client. Prints JSON
+    /// with the client id and, for a confidential client, its secret: the
+    /// only time the secret is shown.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// An exact redirect URI (repeat for more).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// An exact post-logout redirect URI (repeat for more).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public client (browser or native app): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// First-party: people are not asked for consent (confidential only).
+        #[arg(long)]
+        trusted: bool,
+        /// An allowed scope (repeat for more; default: openid profile email).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Where Launch in My Account goes (default: the first redirect URI's origin).
+        #[arg(long)]
+        access_url: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Listed in My Account's Applications.
+        #[arg(long)]
+        discoverable: bool,
+        /// ID token signing algorithm: RS256, ES256 or EdDSA.
+        #[arg(long, default_value = "RS256")]
+        id_token_alg: String,
+    },
+    /// List the applications and their client ids, as JSON.
+    List,
+    /// Delete an application (its client, login flow and logo with it).
+    Delete {
+        /// The application's handle, as `app list` shows it.
+        #[arg(long)]
+        handle: String,
+    },
+}
+
+#[derive(Subcommand, Clone, Debug)]
+pub enum KeysCommand {
+    /// Add a new signing key for every algorithm. It is published at once
+    /// and signs ten minutes later, once relying parties have refreshed
+    /// their copy of the key set; the old keys stay published until the
+    /// tokens they signed have expired.
+    Rotate {
+        /// Sign with the new keys at once (when an old key may have leaked).
+        #[arg(long)]
+        now: bool,
+    },
 }
 
 #[derive(Subcommand, Clone, Debug)]

@@ -221,14 +221,18 @@ async fn shutdown_signal() {
 }
 
 /// Sets up logging: human-readable or JSON, filtered by `RUST_LOG`.
-pub fn init_logging(format: config::LogFormat) {
+/// Logs go to stdout for the server, and to stderr for one-shot commands
+/// (`to_stderr`), whose stdout is their answer (JSON for `app` and `keys`).
+pub fn init_logging(format: config::LogFormat, to_stderr: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,tower_http=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
-    match format {
-        config::LogFormat::Human => builder.init(),
-        config::LogFormat::Json => builder.json().flatten_event(true).init(),
+    match (format, to_stderr) {
+        (config::LogFormat::Human, false) => builder.init(),
+        (config::LogFormat::Human, true) => builder.with_writer(std::io::stderr).init(),
+        (config::LogFormat::Json, false) => builder.json().flatten_event(true).init(),
+        (config::LogFormat::Json, true) => builder.json().flatten_event(true).with_writer(std::io::stderr).init(),
     }
 }
 

@@ -7,7 +7,7 @@ use server::config::{AdminCommand, Cli, Command, UserCommand};
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     server::tune_allocator();
-    server::init_logging(cli.config.log_format);
+    server::init_logging(cli.config.log_format, !matches!(cli.command, None | Some(Command::Serve)));
     let result = match &cli.command {
         None | Some(Command::Serve) => server::serve(cli.config.clone()).await,
         Some(Command::Admin { command: AdminCommand::Create { username, email } }) => {
@@ -16,6 +16,8 @@ async fn main() -> std::process::ExitCode {
         Some(Command::User { command: UserCommand::Create { username, email } }) => {
             server::cli::create_account(&cli.config, username, email, false).await
         }
+        Some(Command::App { command }) => server::cli::app(&cli.config, command).await,
+        Some(Command::Keys { command }) => server::cli::keys(&cli.config, command).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

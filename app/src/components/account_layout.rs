@@ -34,6 +34,7 @@ pub fn AccountLayout() -> impl IntoView {
                                 <A href=routes::SESSIONS>"Sessions"</A>
                                 <A href=routes::RECOVERY>"Recovery"</A>
                                 <A href=routes::MY_APPLICATIONS>"Applications"</A>
+                                <A href=routes::CONSENTS>"Connected apps"</A>
                             </Shell>
                         }.into_any()
                     }

@@ -4,6 +4,8 @@
 pub mod admin;
 pub mod applications;
 pub mod auth;
+pub mod authorize;
+pub mod consents;
 pub mod passkeys;
 pub mod password;
 pub mod profile;

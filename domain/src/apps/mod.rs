@@ -13,8 +13,8 @@ use entity::prelude::*;
 use entity::{app_settings, application_logos, applications, login_flows};
 use sea_orm::sea_query::{Expr, Func, LikeExpr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ExprTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, ExprTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -124,10 +124,17 @@ fn check(input: &AppInput) -> Result<Checked> {
 /// Registers an application (enabled; its login flow starts as the
 /// default). Refused, storing nothing, with a message per field.
 pub async fn create(db: &DatabaseConnection, input: &AppInput, by: Uuid, now: DateTime<Utc>) -> Result<App> {
-    let c = check(input)?;
     let txn = crate::db::begin_write(db).await?;
-    ensure_name_free(&txn, &c.name, None).await?;
-    let handle = free_handle(&txn, &input::handle_from(&c.name)).await?;
+    let app = insert(&txn, input, Some(by), now).await?;
+    txn.commit().await?;
+    Ok(app)
+}
+
+/// [`create`] inside the caller's transaction; `by` is `None` from the CLI.
+pub(crate) async fn insert(txn: &DatabaseTransaction, input: &AppInput, by: Option<Uuid>, now: DateTime<Utc>) -> Result<App> {
+    let c = check(input)?;
+    ensure_name_free(txn, &c.name, None).await?;
+    let handle = free_handle(txn, &input::handle_from(&c.name)).await?;
     let id = Uuid::now_v7();
     let row = applications::ActiveModel {
         id: Set(id),
@@ -141,18 +148,17 @@ pub async fn create(db: &DatabaseConnection, input: &AppInput, by: Uuid, now: Da
         enabled: Set(true),
         built_in: Set(false),
         created_at: Set(now),
-        created_by: Set(Some(by)),
+        created_by: Set(by),
         updated_at: Set(now),
-        updated_by: Set(Some(by)),
+        updated_by: Set(by),
         switched_at: Set(None),
         switched_by: Set(None),
     };
-    let mut app = row.insert(&txn).await?;
+    let mut app = row.insert(txn).await?;
     if let Some(l) = c.logo {
-        app = store_logo(&txn, app, l).await?;
+        app = store_logo(txn, app, l).await?;
     }
-    txn.commit().await?;
-    tracing::info!(app = %app.handle, by = %by, "application registered");
+    tracing::info!(app = %app.handle, by = ?by, "application registered");
     Ok(app)
 }
 
@@ -263,7 +269,7 @@ pub async fn set_enabled(db: &impl ConnectionTrait, handle: &str, enabled: bool,
 /// Deletes an application, its login flow, logo, favourites and launches.
 /// `confirm_name` must be its name as typed by the administrator. My
 /// Account can't be deleted.
-pub async fn delete(db: &DatabaseConnection, handle: &str, confirm_name: &str, by: Uuid) -> Result<()> {
+pub async fn delete(db: &DatabaseConnection, handle: &str, confirm_name: &str, by: Option<Uuid>) -> Result<()> {
     let txn = crate::db::begin_write(db).await?;
     let app = get(&txn, handle).await?;
     if app.built_in {
@@ -275,7 +281,7 @@ pub async fn delete(db: &DatabaseConnection, handle: &str, confirm_name: &str, b
     LoginFlows::delete_many().filter(login_flows::Column::App.eq(&app.handle)).exec(&txn).await?;
     Applications::delete_by_id(app.id).exec(&txn).await?;
     txn.commit().await?;
-    tracing::info!(app = %app.handle, by = %by, "application deleted");
+    tracing::info!(app = %app.handle, by = ?by, "application deleted");
     Ok(())
 }
 

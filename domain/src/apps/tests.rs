@@ -81,9 +81,9 @@ async fn an_application_is_created_edited_switched_and_deleted(t: TestDb) {
     );
     assert_eq!(list(&ctx.db, None).await.unwrap()[0].handle, MY_ACCOUNT, "My Account first");
 
-    assert_eq!(fields(delete(&ctx.db, "payroll-hr", "Payroll & HR", admin.id).await.unwrap_err()), ["confirm_name"]);
-    assert!(matches!(delete(&ctx.db, MY_ACCOUNT, "My Account", admin.id).await, Err(Error::Refused(_))));
-    delete(&ctx.db, "payroll-hr", "Payroll", admin.id).await.unwrap();
+    assert_eq!(fields(delete(&ctx.db, "payroll-hr", "Payroll & HR", Some(admin.id)).await.unwrap_err()), ["confirm_name"]);
+    assert!(matches!(delete(&ctx.db, MY_ACCOUNT, "My Account", Some(admin.id)).await, Err(Error::Refused(_))));
+    delete(&ctx.db, "payroll-hr", "Payroll", Some(admin.id)).await.unwrap();
     assert!(matches!(get(&ctx.db, "payroll-hr").await, Err(Error::NotFound)));
     // The search pattern is literal: `%` and `_` match only themselves.
     assert!(list(&ctx.db, Some("%")).await.unwrap().is_empty());
@@ -106,7 +106,7 @@ async fn each_application_has_its_own_login_flow(t: TestDb) {
         Flow::default_my_account(),
         "new ones start from the default"
     );
-    delete(&ctx.db, &app.handle, "Wiki", admin.id).await.unwrap();
+    delete(&ctx.db, &app.handle, "Wiki", Some(admin.id)).await.unwrap();
     let again = create(&ctx.db, &input("Wiki", "https://wiki.example"), admin.id, now).await.unwrap();
     assert_eq!(again.handle, app.handle);
     assert_eq!(crate::flows::current(&ctx.db, &again.handle).await.unwrap().version, 0, "a deleted application's flow went with it");
@@ -173,7 +173,10 @@ async fn the_migration_carries_the_old_switch_over(t: TestDb) {
     let ctx = t.ctx();
     let admin = testing::user(&ctx, "root", true).await;
     let then = testing::t0();
-    migration::Migrator::down(&ctx.db, Some(2)).await.unwrap();
+    // Back to just before the applications migration, however many came after it.
+    let all = migration::Migrator::migrations();
+    let at = all.iter().position(|m| m.name() == "m20261130_000002_create_applications").unwrap();
+    migration::Migrator::down(&ctx.db, Some(u32::try_from(all.len() - at).unwrap())).await.unwrap();
     put_setting(&ctx.db, "myaccount.enabled", "false", Some(admin.id), then).await.unwrap();
     migration::Migrator::up(&ctx.db, None).await.unwrap();
     assert_eq!(my_account(&ctx.db).await.unwrap(), PortalState { enabled: false, changed_at: Some(then), changed_by: Some(admin.id) });

@@ -37,7 +37,8 @@ pub async fn resolve_session(State(state): State<AppState>, mut req: Request, ne
 
     let path = req.uri().path().to_owned();
     let is_page_load = req.method() == Method::GET;
-    if is_page_load && auth.is_none() && (path == routes::ACCOUNT || path.starts_with("/myaccount/")) {
+    let needs_session = path == routes::ACCOUNT || path.starts_with("/myaccount/") || path == routes::OIDC_CONTINUE;
+    if is_page_load && auth.is_none() && needs_session {
         let here = req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or(path);
         return Redirect::to(&routes::login_with_next(&here)).into_response();
     }
@@ -57,9 +58,18 @@ pub async fn resolve_session(State(state): State<AppState>, mut req: Request, ne
 }
 
 fn client_meta(state: &AppState, req: &Request) -> ClientMeta {
-    let forwarded = state.web.trust_proxy.then(|| forwarded_for(req.headers())).flatten();
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-    ClientMeta { ip: forwarded.or(peer), user_agent: req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned) }
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    ClientMeta {
+        ip: client_ip(&state.web, req.headers(), peer),
+        user_agent: req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+    }
+}
+
+/// The caller's address: the trusted proxy's word when there is one
+/// (`LATCHKEY_TRUST_PROXY`), otherwise the connection's peer.
+pub fn client_ip(web: &crate::state::Web, headers: &http::HeaderMap, peer: Option<std::net::IpAddr>) -> Option<String> {
+    let forwarded = web.trust_proxy.then(|| forwarded_for(headers)).flatten();
+    forwarded.or(peer.map(|p| p.to_string()))
 }
 
 /// The address the trusted proxy saw: the right-most entry of the *last*

@@ -49,6 +49,12 @@ fn any_arguments() -> Vec<(&'static str, &'static str)> {
         ("on", "true"),
         ("form[name]", "X"),
         ("form[access_url]", "https://x.example"),
+        ("form[client_type]", "confidential"),
+        ("form[access_token_minutes]", "10"),
+        ("form[refresh_token_days]", "30"),
+        ("form[id_token_alg]", "RS256"),
+        ("request", "x"),
+        ("allow", "yes"),
     ];
     for f in ["question1", "answer1", "question2", "answer2"] {
         form.push((Box::leak(format!("form[{f}]").into_boxed_str()), "x"));

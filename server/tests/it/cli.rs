@@ -212,3 +212,67 @@ async fn one_shot_commands_leave_queued_mail_alone() {
     assert_eq!((rows.len(), rows[0].attempts), (1, 0), "the command did not touch the queue");
     assert!(!outbox.exists());
 }
+
+/// `latchkey …` with `args`; (success, stdout, stderr).
+async fn run_split(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let out = Command::new(BIN).args(args).envs(env.iter().copied()).env("LATCHKEY_LOG_FORMAT", "human").output().await.unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Threat: automation that registers a client with a loose redirect URI, or
+/// a secret that can be read back later. The CLI applies the console's
+/// rules, stores nothing when refused, and prints the secret only once.
+#[tokio::test]
+async fn app_commands_register_list_and_delete_clients_and_keys_rotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let key = dir.path().join("secret.key");
+    let env = [
+        ("LATCHKEY_DATABASE_URL", url.as_str()),
+        ("LATCHKEY_SECRET_KEY_FILE", key.to_str().unwrap()),
+        ("LATCHKEY_PUBLIC_URL", "https://id.example.com"),
+    ];
+    let (ok, _, err) =
+        run_split(&["app", "create", "--name", "Wiki", "--redirect-uri", "http://wiki.example.com/cb", "--public", "--trusted"], &env)
+            .await;
+    assert!(!ok);
+    assert!(err.contains("--redirect-uri: http://wiki.example.com/cb: use https://") && err.contains("--trusted:"), "{err}");
+    let (ok, out, err) = run_split(&["app", "list"], &env).await;
+    assert!(ok, "{err}");
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "only My Account: nothing was stored");
+
+    let (ok, out, err) = run_split(
+        &["app", "create", "--name", "Wiki", "--redirect-uri", "https://wiki.example.com/cb", "--scope", "openid", "--scope", "email"],
+        &env,
+    )
+    .await;
+    assert!(ok, "{err}");
+    let created: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(created["client_type"], "confidential");
+    assert_eq!(created["issuer"], "https://id.example.com");
+    let secret = created["client_secret"].as_str().unwrap();
+    assert_eq!(secret.len(), 43, "256 bits");
+    let (_, out, _) = run_split(&["app", "list"], &env).await;
+    assert!(!out.contains(secret), "the secret is never shown again");
+    let listed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let wiki = listed.as_array().unwrap().iter().find(|a| a["handle"] == "wiki").unwrap();
+    assert_eq!(wiki["client_id"], created["client_id"]);
+    assert_eq!(wiki["redirect_uris"][0], "https://wiki.example.com/cb");
+    let db = domain::db::connect(&url).await.unwrap();
+    let app = domain::apps::get(&db, "wiki").await.unwrap();
+    assert_eq!(app.access_url, "https://wiki.example.com/", "Launch goes to the redirect URI's origin");
+
+    let (ok, out, err) = run_split(&["keys", "rotate"], &env).await;
+    assert!(ok, "{err}");
+    let rotated: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rotated.as_array().unwrap().len(), 3);
+
+    let (ok, _, err) = run_split(&["app", "delete", "--handle", "myaccount"], &env).await;
+    assert!(!ok && err.contains("built in"), "{err}");
+    let (ok, _, err) = run_split(&["app", "delete", "--handle", "nope"], &env).await;
+    assert!(!ok && err.contains("--handle"), "{err}");
+    let (ok, _, err) = run_split(&["app", "delete", "--handle", "wiki"], &env).await;
+    assert!(ok, "{err}");
+    assert!(domain::oidc::clients::by_client_id(&db, created["client_id"].as_str().unwrap()).await.unwrap().is_none());
+}

@@ -15,6 +15,7 @@ mod garbage;
 mod instances;
 mod mail;
 mod metrics;
+mod oidc;
 mod password;
 mod profile;
 mod recovery;

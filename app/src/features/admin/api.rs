@@ -175,7 +175,7 @@ pub async fn set_application_enabled(app: Option<String>, enabled: bool) -> Resu
 pub async fn delete_application(app: String, confirm_name: String) -> Result<(), AppError> {
     let (s, auth) = server::admin_with_recent_proof().await?;
     let name = domain::apps::get(&s.ctx.db, &app).await?.name;
-    domain::apps::delete(&s.ctx.db, &app, &confirm_name, auth.user_id).await?;
+    domain::apps::delete(&s.ctx.db, &app, &confirm_name, Some(auth.user_id)).await?;
     server::audit(&s, &auth, format!("Application {name} deleted")).await?;
     crate::ssr::redirect_plain_form(&format!("{}?deleted=1", crate::routes::ADMIN_APPLICATIONS));
     Ok(())
@@ -255,4 +255,129 @@ pub async fn get_admin_me() -> Result<AdminMe, AppError> {
     let multi_factor = auth.is_multi_factor();
     let u = auth.user;
     Ok(AdminMe { name: u.display_name.unwrap_or(u.username), multi_factor })
+}
+
+// ---- Protocol tab: the application's OpenID Connect client -----------------
+
+#[cfg(feature = "ssr")]
+async fn client_view(
+    s: &crate::ssr::Services,
+    auth: &domain::sessions::Authenticated,
+    app: &domain::apps::App,
+) -> Result<ClientView, AppError> {
+    let db = &s.ctx.db;
+    let tz = auth.user.time_zone.as_deref();
+    let client = domain::oidc::clients::of_app(db, app.id).await?;
+    let pending = match &client {
+        Some(_) if auth.is_multi_factor() && domain::reauth::require_recent(&s.ctx, auth, crate::ssr::now()).is_ok() => {
+            domain::oidc::clients::kept_to_show(db, &s.ctx.keys, app.id, crate::ssr::now()).await?.map(|s| s.to_string())
+        }
+        _ => None,
+    };
+    let updated = match &client {
+        Some(c) => {
+            let names = domain::users::usernames(db, &c.updated_by.into_iter().collect::<Vec<_>>()).await?;
+            Some(Change {
+                by: c
+                    .updated_by
+                    .map_or_else(|| "the command line".into(), |id| names.get(&id).cloned().unwrap_or_else(|| "a deleted account".into())),
+                at: crate::ssr::format_time(c.updated_at, tz),
+            })
+        }
+        None => None,
+    };
+    Ok(ClientView {
+        registered: client.is_some(),
+        client_id: client.as_ref().map(|c| c.client_id.clone()).unwrap_or_default(),
+        form: client.as_ref().map(ClientForm::of).unwrap_or_else(ClientForm::defaults),
+        secret_set: client.as_ref().and_then(|c| c.secret_set_at).map(|t| crate::ssr::format_time(t, tz)),
+        pending_secret: pending,
+        issuer: s.public_origin.clone(),
+        discovery_url: format!("{}/.well-known/openid-configuration", s.public_origin),
+        updated,
+    })
+}
+
+/// An application's OpenID Connect client. **Requires:** an administrator.
+#[server(prefix = "/api/admin", endpoint = "client")]
+pub async fn get_client(app: String) -> Result<ClientView, AppError> {
+    use crate::ssr::*;
+    let auth = require_admin()?;
+    let s = services()?;
+    let app = server::app(&s, Some(&app)).await?;
+    client_view(&s, &auth, &app).await
+}
+
+/// Turns OpenID Connect on for `app`, or saves its settings. A new secret
+/// (a new confidential client, or one that became confidential) is in the
+/// answer, once; after a form sent without JavaScript it is kept to show on
+/// the page for five minutes instead. **Requires:** an administrator with a
+/// recent sign-in proof; nothing is stored unless every field is acceptable.
+#[server(prefix = "/api/admin", endpoint = "client_save")]
+pub async fn save_client(app: String, form: ClientForm) -> Result<ClientView, AppError> {
+    let (s, auth) = server::admin_with_recent_proof().await?;
+    let app = server::app(&s, Some(&app)).await?;
+    let input = domain::oidc::input::ClientSettings::from(&form).check().map_err(domain::Error::InvalidFields)?;
+    let now = crate::ssr::now();
+    let issued = domain::oidc::clients::save(&s.ctx.db, &s.ctx.keys, &app, &input, Some(auth.user_id), now).await?;
+    server::audit(&s, &auth, format!("{} OpenID Connect settings saved", app.name)).await?;
+    shown_secret(&s, &auth, &app, issued.secret, "saved=client").await
+}
+
+/// Replaces the client's secret: the old one stops working at once.
+/// **Requires:** an administrator with a recent sign-in proof.
+#[server(prefix = "/api/admin", endpoint = "client_secret")]
+pub async fn regenerate_client_secret(app: String) -> Result<ClientView, AppError> {
+    let (s, auth) = server::admin_with_recent_proof().await?;
+    let app = server::app(&s, Some(&app)).await?;
+    let secret = domain::oidc::clients::regenerate_secret(&s.ctx.db, &s.ctx.keys, &app, Some(auth.user_id), crate::ssr::now()).await?;
+    server::audit(&s, &auth, format!("{} client secret regenerated", app.name)).await?;
+    shown_secret(&s, &auth, &app, Some(secret), "saved=secret").await
+}
+
+/// A new secret in the answer (with JavaScript), or kept to show on the
+/// tab a plain form goes back to.
+#[cfg(feature = "ssr")]
+async fn shown_secret(
+    s: &crate::ssr::Services,
+    auth: &domain::sessions::Authenticated,
+    app: &domain::apps::App,
+    secret: Option<domain::oidc::clients::Secret>,
+    done: &str,
+) -> Result<ClientView, AppError> {
+    let mut view = client_view(s, auth, app).await?;
+    if let Some(secret) = secret {
+        if crate::ssr::is_plain_form_post() {
+            domain::oidc::clients::keep_to_show(&s.ctx.db, &s.ctx.keys, app, &secret, crate::ssr::now()).await?;
+        } else {
+            view.pending_secret = Some(secret.to_string());
+        }
+    }
+    crate::ssr::redirect_plain_form(&server::page(&app.handle, &format!("tab=protocol&{done}")));
+    Ok(view)
+}
+
+/// The administrator copied the secret shown after a plain form: it is no
+/// longer kept. **Requires:** an administrator.
+#[server(prefix = "/api/admin", endpoint = "client_secret_saved")]
+pub async fn client_secret_saved(app: String) -> Result<(), AppError> {
+    use crate::ssr::*;
+    require_admin()?;
+    let s = services()?;
+    let app = server::app(&s, Some(&app)).await?;
+    domain::oidc::clients::forget_shown(&s.ctx.db, app.id).await?;
+    redirect_plain_form(&server::page(&app.handle, "tab=protocol"));
+    Ok(())
+}
+
+/// Turns OpenID Connect off for `app`: its client id and secret stop
+/// working. **Requires:** an administrator with a recent sign-in proof.
+#[server(prefix = "/api/admin", endpoint = "client_remove")]
+pub async fn remove_client(app: String) -> Result<(), AppError> {
+    let (s, auth) = server::admin_with_recent_proof().await?;
+    let app = server::app(&s, Some(&app)).await?;
+    domain::oidc::clients::remove(&s.ctx.db, &app).await?;
+    server::audit(&s, &auth, format!("{} OpenID Connect turned off", app.name)).await?;
+    crate::ssr::redirect_plain_form(&server::page(&app.handle, "tab=protocol&saved=removed"));
+    Ok(())
 }

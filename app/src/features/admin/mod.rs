@@ -1,6 +1,6 @@
 //! The admin console, in the same single-page app: applications (My Account
-//! first), registering, editing, switching and deleting them, and editing
-//! each one's login flow.
+//! first), registering, editing, switching and deleting them, their OpenID
+//! Connect clients (the Protocol tab), and each one's login flow.
 //!
 //! Pages under `/admin`. Functions under `/api/admin/`.
 //! Security: every function requires an administrator (checked on the
@@ -11,5 +11,6 @@
 pub mod api;
 pub mod app_form;
 pub mod flow_editor;
+pub mod protocol;
 pub mod types;
 pub mod view;

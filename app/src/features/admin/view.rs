@@ -138,16 +138,18 @@ fn StatusBadge(enabled: bool) -> impl IntoView {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
     General,
+    Protocol,
     LoginFlow,
     DangerZone,
 }
 
 impl Tab {
-    const ALL: [Tab; 3] = [Tab::General, Tab::LoginFlow, Tab::DangerZone];
+    const ALL: [Tab; 4] = [Tab::General, Tab::Protocol, Tab::LoginFlow, Tab::DangerZone];
 
     fn slug(self) -> &'static str {
         match self {
             Tab::General => "general",
+            Tab::Protocol => "protocol",
             Tab::LoginFlow => "login-flow",
             Tab::DangerZone => "danger-zone",
         }
@@ -156,6 +158,7 @@ impl Tab {
     fn label(self) -> &'static str {
         match self {
             Tab::General => "General",
+            Tab::Protocol => "Protocol",
             Tab::LoginFlow => "Login Flow",
             Tab::DangerZone => "Danger Zone",
         }
@@ -260,6 +263,9 @@ pub fn ApplicationPage() -> impl IntoView {
                                         <AppFormCard console detail=Some(app) plain_error=plain.edit_error.clone()/>
                                     }.into_any()
                                 }}
+                            </section>
+                            <section id="panel-protocol" data-testid="panel-protocol" hidden=move || tab.get() != Tab::Protocol>
+                                <super::protocol::ProtocolTab console built_in/>
                             </section>
                             <section id="panel-login-flow" data-testid="panel-login-flow" hidden=move || tab.get() != Tab::LoginFlow>
                                 <LoginFlowTab console=console info=flow plain=flow_result.get_value()/>

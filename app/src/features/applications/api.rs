@@ -14,7 +14,10 @@ pub async fn list_my_applications(search: Option<String>) -> Result<MyApps, AppE
     let found = domain::apps::discover::list(&s.ctx.db, auth.user_id, search.as_deref()).await?;
     let any = !found.apps.is_empty() || domain::apps::discover::any(&s.ctx.db).await?;
     let recent = found.recent.iter().map(AppSummary::from).collect();
-    Ok(MyApps { apps: found.apps.into_iter().map(AppCard::from).collect(), recent, any })
+    let allowed: std::collections::BTreeSet<uuid::Uuid> =
+        domain::oidc::grants::consents(&s.ctx.db, auth.user_id).await?.into_iter().map(|(_, app)| app.id).collect();
+    let apps = found.apps.into_iter().map(|l| AppCard { signed_in: allowed.contains(&l.app.id), ..AppCard::from(l) }).collect();
+    Ok(MyApps { apps, recent, any })
 }
 
 /// Stars (`on`) or un-stars an application for the signed-in person.

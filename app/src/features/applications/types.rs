@@ -7,6 +7,8 @@ use crate::features::admin::types::AppSummary;
 pub struct AppCard {
     pub app: AppSummary,
     pub favourite: bool,
+    /// The person has signed in to it through Latchkey (and allowed it).
+    pub signed_in: bool,
 }
 
 /// The Applications page.
@@ -24,6 +26,6 @@ pub struct MyApps {
 #[cfg(feature = "ssr")]
 impl From<domain::apps::discover::Listed> for AppCard {
     fn from(l: domain::apps::discover::Listed) -> Self {
-        Self { app: AppSummary::from(&l.app), favourite: l.favourite }
+        Self { app: AppSummary::from(&l.app), favourite: l.favourite, signed_in: false }
     }
 }

@@ -85,7 +85,7 @@ fn AppTile(app: AppSummary) -> impl IntoView {
 /// An application with its star and Launch.
 #[component]
 fn AppCardView(card: AppCard, version: RwSignal<u32>, error: RwSignal<Option<AppError>>) -> impl IntoView {
-    let AppCard { app, favourite } = card;
+    let AppCard { app, favourite, signed_in } = card;
     let (initial, hue) = (app.initial(), app.avatar_hue());
     let handle = app.id.clone();
     let star_label = if favourite { format!("Remove {} from favourites", app.name) } else { format!("Add {} to favourites", app.name) };
@@ -106,7 +106,8 @@ fn AppCardView(card: AppCard, version: RwSignal<u32>, error: RwSignal<Option<App
         <article class="card app-card" data-testid=format!("my-app-{}", app.id)>
             <AppLogo logo=app.logo.clone() initial hue/>
             <div class="app-card__main">
-                <h3 class="app-card__name">{app.name.clone()}</h3>
+                <h3 class="app-card__name">{app.name.clone()}
+                    {signed_in.then(|| view! { " "<span class="badge" data-testid="signed-in">"Signed in"</span> })}</h3>
                 <p class="muted small">{app.description.clone()}</p>
             </div>
             <div class="app-card__actions">

@@ -113,6 +113,7 @@ pub fn LoginPage() -> impl IntoView {
             <div class="card auth-card">
                 <p class="brand">"Latchkey"</p>
                 <h1>"Sign in"</h1>
+                <SigningInTo next=next_untracked(query)/>
                 <p class="muted">"Use your username or email address."</p>
                 {move || (query.read().get("reset").is_some() && login.value().get().is_none()).then(|| view! {
                     <Alert kind=AlertKind::Success message="Your password was changed and every session signed out. Sign in with your new password."/>
@@ -126,6 +127,8 @@ pub fn LoginPage() -> impl IntoView {
                         id="login-identifier"
                         autocomplete="username webauthn"
                         autofocus=true
+                        // An application signing the person in may name them (OpenID Connect `login_hint`).
+                        value=Signal::derive(move || query.read().get("login_hint").unwrap_or_default())
                         error=Signal::derive(identifier_error)
                     />
                     <TextField
@@ -424,5 +427,30 @@ fn SetupForm(token: String, min: usize) -> impl IntoView {
                 {move || if create.pending().get() { "Creating…" } else { "Create administrator" }}
             </button>
         </form>
+    }
+}
+
+/// "to continue to {application}" when the sign-in is for an application
+/// signing the person in through Latchkey (OpenID Connect).
+#[component]
+fn SigningInTo(next: String) -> impl IntoView {
+    let request = crate::routes::oidc_request_in(&next);
+    let app = Resource::new(
+        move || request.clone(),
+        |r| async move {
+            match r {
+                Some(r) => crate::features::authorize::api::signing_in_to(r).await.ok().flatten(),
+                None => None,
+            }
+        },
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                app.await.map(|a| view! {
+                    <p class="signing-in-to" data-testid="signing-in-to">"to continue to "<strong>{a.name}</strong></p>
+                })
+            })}
+        </Suspense>
     }
 }

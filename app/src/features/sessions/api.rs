@@ -17,7 +17,15 @@ pub async fn get_sessions() -> Result<Vec<SessionInfo>, AppError> {
     let now = crate::ssr::now();
     let tz = auth.user.time_zone.as_deref();
     let rows = domain::sessions::active(&s.ctx.db, auth.user_id, now).await?;
-    let mut list: Vec<SessionInfo> = rows.into_iter().map(|row| SessionInfo::seen(row, auth.session_id, tz, now)).collect();
+    let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut apps = domain::oidc::grants::apps_of_sessions(&s.ctx.db, &ids).await?;
+    let mut list: Vec<SessionInfo> = rows
+        .into_iter()
+        .map(|row| {
+            let apps = apps.remove(&row.id).unwrap_or_default();
+            SessionInfo { apps, ..SessionInfo::seen(row, auth.session_id, tz, now) }
+        })
+        .collect();
     list.sort_by_key(|s| !s.current);
     Ok(list)
 }

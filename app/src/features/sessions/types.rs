@@ -17,6 +17,8 @@ pub struct SessionInfo {
     pub methods: String,
     /// The browser asking.
     pub current: bool,
+    /// Applications this session signed in to (OpenID Connect).
+    pub apps: Vec<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -35,6 +37,7 @@ impl SessionInfo {
             last_active: ago(now, row.last_seen_at),
             methods: methods_label(&amr),
             current: row.id == current,
+            apps: Vec::new(),
         }
     }
 }

@@ -89,6 +89,9 @@ pub fn SessionsPage() -> impl IntoView {
                                                         "Last active "{s.last_active.clone()}
                                                     </p>
                                                     <p class="muted small">"Signed in "{s.started.clone()}" with "{s.methods.clone()}</p>
+                                                    {(!s.apps.is_empty()).then(|| view! {
+                                                        <p class="small" data-testid="session-apps">"Signed in to "{s.apps.join(", ")}</p>
+                                                    })}
                                                 </div>
                                                 <form class="cred__actions" action=revoke_url method="post"
                                                     on:submit={
