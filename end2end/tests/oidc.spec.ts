@@ -106,7 +106,7 @@ async function registerInConsole(admin: Latchkey, server: RunningServer, name: s
   const handle = (await created.json()).app.id as string;
   await admin.open(`/admin/applications/${handle}?tab=protocol`);
   const panel = admin.page.getByTestId('panel-protocol');
-  await panel.getByLabel('Redirect URIs').fill(rp.redirectUri);
+  await panel.getByLabel('Redirect URIs', { exact: true }).fill(rp.redirectUri);
   await panel.getByTestId('save-client').click();
   await expect(panel.getByTestId('secret-shown')).toBeVisible();
   const secret = (await panel.getByTestId('client-secret').textContent())!.trim();

@@ -242,12 +242,16 @@ async fn token_call(app: &TestApp, form: &[(&str, &str)], basic: Option<(&str, &
 }
 
 fn authorize_url(app: &TestApp, client_id: &str, extra: &[(&str, &str)]) -> String {
+    scoped_authorize_url(app, client_id, "openid email", extra)
+}
+
+fn scoped_authorize_url(app: &TestApp, client_id: &str, scope: &str, extra: &[(&str, &str)]) -> String {
     let mut url = url::Url::parse(&app.url("/oauth2/authorize")).unwrap();
     url.query_pairs_mut()
         .append_pair("client_id", client_id)
         .append_pair("redirect_uri", REDIRECT)
         .append_pair("response_type", "code")
-        .append_pair("scope", "openid email")
+        .append_pair("scope", scope)
         .append_pair("state", "s-1");
     for (k, v) in extra {
         url.query_pairs_mut().append_pair(k, v);
@@ -582,3 +586,54 @@ async fn every_endpoint_answers_bad_input_with_a_client_error(app: TestApp) {
     }
 }
 it_test!(every_endpoint_answers_bad_input_with_a_client_error);
+
+/// Threat: tokens outliving the sign-in they came from. Signing a session
+/// out ends the refresh tokens issued from it, unless the person granted
+/// offline access; and no client can introspect another's tokens.
+async fn signing_a_session_out_ends_its_refresh_tokens_unless_offline(app: TestApp) {
+    app.user("alice", false).await;
+    let (wiki, secret) = register(&app, "Wiki", |_| {}).await;
+    let secret = secret.unwrap();
+    let (other, other_secret) = register(&app, "Other", |_| {}).await;
+    let browser = app.signed_in("alice").await;
+    let tokens = |scope: &'static str| {
+        let (app, browser, wiki, secret) = (&app, &browser, wiki.clone(), secret.clone());
+        async move {
+            let code = query_of(&browse(app, browser, &scoped_authorize_url(app, &wiki, scope, &[])).await)["code"].clone();
+            let (status, t) = token_call(
+                app,
+                &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
+                Some((&wiki, &secret)),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{t}");
+            t
+        }
+    };
+    let online = tokens("openid email").await;
+    let offline = tokens("openid email offline_access").await;
+    assert!(offline["scope"].as_str().unwrap().contains("offline_access"));
+
+    let r = app
+        .bare_client()
+        .post(app.url("/oauth2/introspect"))
+        .basic_auth(&other, other_secret.as_deref())
+        .form(&[("token", online["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(r).await.1["active"], false, "another client's token");
+
+    let (status, _) = call(&app, &browser, "/api/auth/logout", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let refresh = |t: &serde_json::Value| {
+        [("grant_type", "refresh_token".to_owned()), ("refresh_token", t["refresh_token"].as_str().unwrap().to_owned())]
+    };
+    let (status, e) =
+        token_call(&app, &refresh(&online).iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>(), Some((&wiki, &secret))).await;
+    assert_eq!((status, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "{e}");
+    let (status, t) =
+        token_call(&app, &refresh(&offline).iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>(), Some((&wiki, &secret))).await;
+    assert_eq!(status, StatusCode::OK, "offline access outlives the session: {t}");
+}
+it_test!(signing_a_session_out_ends_its_refresh_tokens_unless_offline);

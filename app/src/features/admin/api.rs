@@ -49,7 +49,8 @@ mod server {
         let names = domain::users::usernames(&s.ctx.db, &ids).await?;
         let change = |by: Option<uuid::Uuid>, at: Option<chrono::DateTime<chrono::Utc>>| {
             at.map(|at| Change {
-                by: by.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "a deleted account".into()),
+                by: by
+                    .map_or_else(|| "the command line".into(), |id| names.get(&id).cloned().unwrap_or_else(|| "a deleted account".into())),
                 at: format_time(at, tz.as_deref()),
             })
         };

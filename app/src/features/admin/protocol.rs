@@ -9,7 +9,7 @@ use leptos::server_fn::ServerFn as _;
 use super::api::*;
 use super::types::*;
 use super::view::Console;
-use crate::components::{Alert, AlertKind, ErrorAlert, Spinner, TextField};
+use crate::components::{Alert, AlertKind, ErrorAlert, TextField};
 use crate::error::{AppError, message_for};
 use crate::features::reauth::view::{retryable, settle};
 
@@ -38,9 +38,33 @@ fn Copyable(label: &'static str, value: String, testid: &'static str) -> impl In
     }
 }
 
+/// What plain form posts of the Protocol tab came back with. Read at the
+/// top of the page, before anything awaits.
+#[derive(Clone, Debug, Default)]
+pub struct Plain {
+    error: Option<AppError>,
+    notice: Option<&'static str>,
+}
+
+impl Plain {
+    pub fn read() -> Self {
+        let q = leptos_router::hooks::use_query_map();
+        let error = crate::components::plain_form_error(SaveClient::url())()
+            .or_else(|| crate::components::plain_form_error(RegenerateClientSecret::url())())
+            .or_else(|| crate::components::plain_form_error(RemoveClient::url())());
+        let notice = q.with_untracked(|q| match q.get_str("saved") {
+            Some("client") => Some("Saved."),
+            Some("secret") => Some("A new secret was generated; the old one no longer works."),
+            Some("removed") => Some("OpenID Connect is off: the client id no longer works."),
+            _ => None,
+        });
+        Self { error, notice }
+    }
+}
+
 /// The Protocol tab. My Account has no client: it signs people in itself.
 #[component]
-pub fn ProtocolTab(console: Console, built_in: bool) -> impl IntoView {
+pub fn ProtocolTab(console: Console, built_in: bool, client: ClientView, plain: Plain) -> impl IntoView {
     if built_in {
         return view! {
             <div class="card"><h2>"Protocol"</h2>
@@ -48,38 +72,13 @@ pub fn ProtocolTab(console: Console, built_in: bool) -> impl IntoView {
         }
         .into_any();
     }
-    let query = leptos_router::hooks::use_query_map();
-    let saved = query.with_untracked(|q| q.get("saved"));
-    let plain_error = StoredValue::new(
-        crate::components::plain_form_error(SaveClient::url())()
-            .or_else(|| crate::components::plain_form_error(RegenerateClientSecret::url())()),
-    );
-    let version = RwSignal::new(0u32);
-    let found = Resource::new(move || version.get(), move |_| get_client(console.app.get_value()));
-    let shown = RwSignal::new(None::<String>);
+    // A secret generated this once: from a save's answer (with JavaScript),
+    // or kept to show after a plain form.
+    let shown = RwSignal::new(client.pending_secret.clone());
+    let current = RwSignal::new(client);
+    let Plain { error, notice } = plain;
     view! {
-        <Transition fallback=|| view! { <Spinner/> }>
-            {move || {
-                let saved = saved.clone();
-                Suspend::new(async move {
-                    match found.await {
-                        Ok(c) => {
-                            if c.pending_secret.is_some() {
-                                shown.set(c.pending_secret.clone());
-                            }
-                            let notice = match saved.as_deref() {
-                                Some("client") => Some("Saved."),
-                                Some("secret") => Some("A new secret was generated; the old one no longer works."),
-                                Some("removed") => Some("OpenID Connect is off: the client id no longer works."),
-                                _ => None,
-                            };
-                            view! { <Protocol console c shown version notice plain_error=plain_error.get_value()/> }.into_any()
-                        }
-                        Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
-                    }
-                })
-            }}
-        </Transition>
+        {move || view! { <Protocol console c=current.get() shown current notice plain_error=error.clone()/> }}
     }
     .into_any()
 }
@@ -89,7 +88,7 @@ fn Protocol(
     console: Console,
     c: ClientView,
     shown: RwSignal<Option<String>>,
-    version: RwSignal<u32>,
+    current: RwSignal<ClientView>,
     notice: Option<&'static str>,
     plain_error: Option<AppError>,
 ) -> impl IntoView {
@@ -111,9 +110,9 @@ fn Protocol(
                 </dl>
             </section>
         })}
-        <ClientFormCard console c=c.clone() shown version plain_error/>
-        {(registered && confidential).then(|| view! { <Regenerate console shown version/> })}
-        {registered.then(|| view! { <TurnOff console version/> })}
+        <ClientFormCard console c=c.clone() shown current plain_error/>
+        {(registered && confidential).then(|| view! { <Regenerate console shown current/> })}
+        {registered.then(|| view! { <TurnOff console current/> })}
     }
 }
 
@@ -145,7 +144,7 @@ fn ClientFormCard(
     console: Console,
     c: ClientView,
     shown: RwSignal<Option<String>>,
-    version: RwSignal<u32>,
+    current: RwSignal<ClientView>,
     plain_error: Option<AppError>,
 ) -> impl IntoView {
     let f = c.form.clone();
@@ -181,9 +180,9 @@ fn ClientFormCard(
             busy.set(false);
             if let Some(view) = settle(console.retry, result, this, error) {
                 if view.pending_secret.is_some() {
-                    shown.set(view.pending_secret);
+                    shown.set(view.pending_secret.clone());
                 }
-                version.update(|v| *v += 1);
+                current.set(view);
             }
         });
     });
@@ -286,14 +285,14 @@ fn confirm_card(console: Console, c: Confirm, error: RwSignal<Option<AppError>>,
 }
 
 #[component]
-fn Regenerate(console: Console, shown: RwSignal<Option<String>>, version: RwSignal<u32>) -> impl IntoView {
+fn Regenerate(console: Console, shown: RwSignal<Option<String>>, current: RwSignal<ClientView>) -> impl IntoView {
     let error = RwSignal::new(None::<AppError>);
     let run = retryable(move |this| {
         leptos::task::spawn_local(async move {
             let result = regenerate_client_secret(console.app.get_value()).await;
             if let Some(view) = settle(console.retry, result, this, error) {
-                shown.set(view.pending_secret);
-                version.update(|v| *v += 1);
+                shown.set(view.pending_secret.clone());
+                current.set(view);
             }
         });
     });
@@ -309,13 +308,15 @@ fn Regenerate(console: Console, shown: RwSignal<Option<String>>, version: RwSign
 }
 
 #[component]
-fn TurnOff(console: Console, version: RwSignal<u32>) -> impl IntoView {
+fn TurnOff(console: Console, current: RwSignal<ClientView>) -> impl IntoView {
     let error = RwSignal::new(None::<AppError>);
     let run = retryable(move |this| {
         leptos::task::spawn_local(async move {
             let result = remove_client(console.app.get_value()).await;
-            if settle(console.retry, result, this, error).is_some() {
-                version.update(|v| *v += 1);
+            if settle(console.retry, result, this, error).is_some()
+                && let Ok(view) = get_client(console.app.get_value()).await
+            {
+                current.set(view);
             }
         });
     });

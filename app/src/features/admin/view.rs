@@ -229,15 +229,16 @@ pub fn ApplicationPage() -> impl IntoView {
     let flow_result = StoredValue::new(super::flow_editor::PlainResult::read());
     let app = Resource::new(move || console.app.get_value(), |h| get_application(Some(h)));
     let flow = Resource::new(move || console.app.get_value(), |h| get_login_flow(Some(h)));
+    let client = Resource::new(move || console.app.get_value(), get_client);
     view! {
         <Title text="Application · Applications"/>
         <p class="small"><a href=routes::ADMIN_APPLICATIONS>"← Applications"</a></p>
         <ConsoleReauth console/>
         <Suspense fallback=|| view! { <Spinner/> }>
             {move || Suspend::new(async move {
-                let (app, flow) = (app.await, flow.await);
-                match (app, flow) {
-                    (Ok(app), Ok(flow)) => {
+                let (app, flow, client) = (app.await, flow.await, client.await);
+                match (app, flow, client) {
+                    (Ok(app), Ok(flow), Ok(client)) => {
                         let name = app.app.name.clone();
                         let built_in = app.app.built_in;
                         let app = RwSignal::new(app);
@@ -265,7 +266,7 @@ pub fn ApplicationPage() -> impl IntoView {
                                 }}
                             </section>
                             <section id="panel-protocol" data-testid="panel-protocol" hidden=move || tab.get() != Tab::Protocol>
-                                <super::protocol::ProtocolTab console built_in/>
+                                <super::protocol::ProtocolTab console built_in client plain=plain.protocol.clone()/>
                             </section>
                             <section id="panel-login-flow" data-testid="panel-login-flow" hidden=move || tab.get() != Tab::LoginFlow>
                                 <LoginFlowTab console=console info=flow plain=flow_result.get_value()/>
@@ -277,7 +278,7 @@ pub fn ApplicationPage() -> impl IntoView {
                             </section>
                         }.into_any()
                     }
-                    (Err(e), _) | (_, Err(e)) => view! { <ErrorAlert error=e/> }.into_any(),
+                    (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => view! { <ErrorAlert error=e/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -294,6 +295,7 @@ struct PlainResults {
     switched: Option<bool>,
     edited: bool,
     created: bool,
+    protocol: super::protocol::Plain,
 }
 
 impl PlainResults {
@@ -312,6 +314,7 @@ impl PlainResults {
             }),
             edited: q.with_untracked(|q| q.get_str("edited").is_some()),
             created: q.with_untracked(|q| q.get_str("created").is_some()),
+            protocol: super::protocol::Plain::read(),
         }
     }
 }
