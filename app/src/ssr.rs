@@ -310,6 +310,7 @@ mod tests {
             locale: None,
             time_zone: None,
             picture_url: None,
+            address: None,
             is_admin,
             created_at: t,
             updated_at: t,

@@ -106,6 +106,26 @@ pub fn validate_name(raw: &str, field: &str) -> Result<Option<String>, FieldErro
     Ok(Some(v.to_owned()))
 }
 
+/// Longest postal address, in characters.
+pub const ADDRESS_MAX: usize = 500;
+
+/// A postal address as the person writes it: up to ten lines, trimmed,
+/// no other invisible characters.
+pub fn validate_address(raw: &str) -> Result<Option<String>, FieldError> {
+    let lines: Vec<&str> = raw.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let v = lines.join("\n");
+    if v.chars().count() > ADDRESS_MAX || lines.len() > 10 {
+        return Err(FieldError::new("address", format!("Use at most 10 lines and {ADDRESS_MAX} characters.")));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(FieldError::new("address", "Remove tabs and other invisible characters."));
+    }
+    Ok(Some(v))
+}
+
 /// Phone numbers in E.164: `+`, a country code, at most 15 digits in all.
 /// Spaces, dots, dashes and brackets are accepted and removed.
 pub fn validate_phone(raw: &str) -> Result<Option<String>, FieldError> {
@@ -266,6 +286,15 @@ mod tests {
         for bad in ["07700 900123", "+0 123456789", "+12", "+1234567890123456", "+44 77OO", "tel:+447700900123"] {
             assert!(validate_phone(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn addresses_are_trimmed_lines() {
+        assert_eq!(validate_address("  1 Main Street \r\n\n Springfield  ").unwrap().as_deref(), Some("1 Main Street\nSpringfield"));
+        assert_eq!(validate_address(" \n ").unwrap(), None);
+        assert!(validate_address(&"x".repeat(ADDRESS_MAX + 1)).is_err());
+        assert!(validate_address(&"a\n".repeat(11)).is_err());
+        assert!(validate_address("a\tb").is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub struct ProfileUpdate {
     pub locale: Option<String>,
     pub time_zone: Option<String>,
     pub picture_url: Option<String>,
+    pub address: Option<String>,
 }
 
 /// Saves a profile. A changed email address becomes unverified, and needs
@@ -65,6 +66,7 @@ pub async fn update(
     active.locale = Set(update.locale);
     active.time_zone = Set(update.time_zone);
     active.picture_url = Set(update.picture_url);
+    active.address = Set(update.address);
     if email_changed {
         active.email = Set(update.email);
         active.email_verified = Set(false);

@@ -70,6 +70,7 @@ async fn insert_user(db: &impl ConnectionTrait, new: &NewUser, now: DateTime<Utc
         locale: Set(None),
         time_zone: Set(None),
         picture_url: Set(None),
+        address: Set(None),
         is_admin: Set(new.is_admin),
         created_at: Set(now),
         updated_at: Set(now),

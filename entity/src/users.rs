@@ -22,6 +22,8 @@ pub struct Model {
     /// IANA zone, e.g. `Europe/Paris`.
     pub time_zone: Option<String>,
     pub picture_url: Option<String>,
+    /// Postal address, as the person wrote it (lines).
+    pub address: Option<String>,
     pub is_admin: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -34,6 +34,11 @@ pub fn userinfo(user: &entity::users::Model, access: &Access) -> serde_json::Val
         put("email", Some(user.email.clone().into()));
         put("email_verified", Some(user.email_verified.into()));
     }
+    if has("address")
+        && let Some(a) = &user.address
+    {
+        put("address", Some(serde_json::json!({ "formatted": a })));
+    }
     if has("phone") && user.phone.is_some() {
         put("phone_number", user.phone.clone().map(Into::into));
         put("phone_number_verified", Some(false.into()));

@@ -168,7 +168,14 @@ async fn browse(app: &TestApp, browser: &reqwest::Client, start: &str) -> String
             app,
             browser,
             "/api/oauth2/consent",
-            &[("request", &handle), ("allow", "yes"), ("scopes[profile]", "on"), ("scopes[email]", "on"), ("scopes[offline_access]", "on")],
+            &[
+                ("request", &handle),
+                ("allow", "yes"),
+                ("scopes[profile]", "on"),
+                ("scopes[email]", "on"),
+                ("scopes[address]", "on"),
+                ("scopes[offline_access]", "on"),
+            ],
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{r}");
@@ -637,3 +644,132 @@ async fn signing_a_session_out_ends_its_refresh_tokens_unless_offline(app: TestA
     assert_eq!(status, StatusCode::OK, "offline access outlives the session: {t}");
 }
 it_test!(signing_a_session_out_ends_its_refresh_tokens_unless_offline);
+
+/// RP-initiated logout: a hint naming this session signs it out at once and
+/// returns to a registered address with `state`; otherwise the person
+/// confirms on Latchkey's page. Threats: another site signing people out
+/// (logout CSRF) and an unregistered address after logout (open redirect).
+async fn rp_initiated_logout_needs_the_session_or_a_confirmation(app: TestApp) {
+    app.user("alice", false).await;
+    let after = "https://rp.example.com/bye";
+    let (wiki, secret) = register(&app, "Wiki", |s| s.post_logout_redirect_uris = after.into()).await;
+    let secret = secret.unwrap();
+    let browser = app.signed_in("alice").await;
+    let code = code_for(&app, &browser, &wiki, &[]).await;
+    let (_, t) =
+        token_call(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((&wiki, &secret)))
+            .await;
+    let hint = t["id_token"].as_str().unwrap();
+
+    let logout = |q: &[(&str, &str)]| {
+        let mut url = url::Url::parse(&app.url("/oauth2/logout")).unwrap();
+        for (k, v) in q {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+        url.to_string()
+    };
+    // An unregistered address is refused with a page, and nobody is signed out.
+    let r = browser.get(logout(&[("id_token_hint", hint), ("post_logout_redirect_uri", "https://evil.example/")])).send().await.unwrap();
+    assert_eq!((r.status(), r.headers().get(LOCATION).is_none()), (StatusCode::BAD_REQUEST, true));
+    assert!(is_signed_in(&app, &browser).await);
+
+    // Without a hint: a confirmation page; a forged confirmation is refused.
+    let r = browser.get(logout(&[("client_id", &wiki), ("post_logout_redirect_uri", after), ("state", "z")])).send().await.unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Sign out of Latchkey?"), "{html}");
+    let confirm = html.split("name=\"confirm\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let then = format!("{after}?state=z");
+    let r = browser.post(app.url("/oauth2/logout/confirm")).form(&[("confirm", "forged"), ("then", then.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = browser
+        .post(app.url("/oauth2/logout/confirm"))
+        .form(&[("confirm", confirm.as_str()), ("then", "https://evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "the token binds the return address");
+    assert!(is_signed_in(&app, &browser).await);
+    let r = browser
+        .post(app.url("/oauth2/logout/confirm"))
+        .form(&[("confirm", confirm.as_str()), ("then", then.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains(&then), "a hand-off page back to the application");
+    assert!(!is_signed_in(&app, &browser).await);
+
+    // With a hint naming the current session: signed out at once, back with state.
+    let browser = app.signed_in("alice").await;
+    let code = code_for(&app, &browser, &wiki, &[]).await;
+    let (_, t) =
+        token_call(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((&wiki, &secret)))
+            .await;
+    let r = browser
+        .get(logout(&[("id_token_hint", t["id_token"].as_str().unwrap()), ("post_logout_redirect_uri", after), ("state", "s-9")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), format!("{after}?state=s-9"));
+    assert!(!is_signed_in(&app, &browser).await);
+}
+it_test!(rp_initiated_logout_needs_the_session_or_a_confirmation);
+
+/// The `claims` parameter: a claim asked for by name (with only `openid`
+/// as scope) comes from userinfo once its scope was allowed.
+async fn a_claim_asked_for_by_name_is_released(app: TestApp) {
+    app.user("alice", false).await;
+    let (wiki, secret) = register(&app, "Wiki", |_| {}).await;
+    let secret = secret.unwrap();
+    let browser = app.signed_in("alice").await;
+    let claims = r#"{"userinfo":{"email":{"essential":true}}}"#;
+    let code = query_of(&browse(&app, &browser, &scoped_authorize_url(&app, &wiki, "openid", &[("claims", claims)])).await)["code"].clone();
+    let (_, t) =
+        token_call(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((&wiki, &secret)))
+            .await;
+    let r = app.bare_client().get(app.url("/oauth2/userinfo")).bearer_auth(t["access_token"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(json(r).await.1["email"], "alice@example.com");
+    // Threat: a client using another client's refresh token.
+    let (other, other_secret) = register(&app, "Other", |_| {}).await;
+    let (status, e) = token_call(
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())],
+        Some((&other, other_secret.as_deref().unwrap())),
+    )
+    .await;
+    assert_eq!((status, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
+    let (status, _) = token_call(
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())],
+        Some((&wiki, &secret)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "not burnt by the other client's try");
+}
+it_test!(a_claim_asked_for_by_name_is_released);
+
+/// The `address` scope releases the postal address of Personal info (as
+/// `formatted`), and only what was allowed: no email without `email`.
+async fn the_address_scope_releases_the_postal_address(app: TestApp) {
+    let alice = app.user("alice", false).await;
+    let (wiki, secret) = register(&app, "Wiki", |s| s.scopes = vec!["openid".into(), "address".into()]).await;
+    let secret = secret.unwrap();
+    let ctx = &app.services.ctx;
+    let update = domain::profile::ProfileUpdate {
+        email: alice.email.clone(),
+        address: Some("1 Main Street\nSpringfield".into()),
+        ..Default::default()
+    };
+    domain::profile::update(ctx, alice.id, update, false, &domain::ClientMeta::default(), app.clock_now()).await.unwrap();
+    let browser = app.signed_in("alice").await;
+    let url = scoped_authorize_url(&app, &wiki, "openid address email", &[]);
+    let code = query_of(&browse(&app, &browser, &url).await)["code"].clone();
+    let (_, t) =
+        token_call(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((&wiki, &secret)))
+            .await;
+    assert_eq!(t["scope"], "openid address", "email is not among the client's scopes");
+    let r = app.bare_client().get(app.url("/oauth2/userinfo")).bearer_auth(t["access_token"].as_str().unwrap()).send().await.unwrap();
+    let info = json(r).await.1;
+    assert_eq!(info["address"]["formatted"], "1 Main Street\nSpringfield");
+    assert!(info.get("email").is_none(), "{info}");
+}
+it_test!(the_address_scope_releases_the_postal_address);

@@ -17,6 +17,7 @@ fn to_profile(u: &domain::users::User) -> Profile {
             locale: u.locale.clone().unwrap_or_default(),
             time_zone: u.time_zone.clone().unwrap_or_default(),
             picture_url: u.picture_url.clone().unwrap_or_default(),
+            address: u.address.clone().unwrap_or_default(),
         },
         verification_sent: false,
     }

@@ -22,6 +22,9 @@ pub struct ProfileForm {
     pub time_zone: String,
     #[serde(default)]
     pub picture_url: String,
+    /// Postal address, one line per line.
+    #[serde(default)]
+    pub address: String,
 }
 
 /// A validated, normalised profile; `None` means "not set".
@@ -35,6 +38,7 @@ pub struct ValidProfile {
     pub locale: Option<String>,
     pub time_zone: Option<String>,
     pub picture_url: Option<String>,
+    pub address: Option<String>,
 }
 
 /// The one validation of Personal info, used by the browser and the server.
@@ -49,10 +53,11 @@ pub fn validate_profile(f: &ProfileForm) -> Result<ValidProfile, Vec<FieldError>
     let locale = take(validate_locale(&f.locale));
     let time_zone = take(validate_time_zone(&f.time_zone));
     let picture_url = take(validate_picture_url(&f.picture_url));
+    let address = take(validate_address(&f.address));
     let email = validate_email(&f.email, "email").map_err(|e| errors.push(e)).ok();
     match email {
         Some(email) if errors.is_empty() => {
-            Ok(ValidProfile { given_name, family_name, display_name, email, phone, locale, time_zone, picture_url })
+            Ok(ValidProfile { given_name, family_name, display_name, email, phone, locale, time_zone, picture_url, address })
         }
         _ => Err(errors),
     }
@@ -133,6 +138,7 @@ impl From<ValidProfile> for domain::profile::ProfileUpdate {
             locale: v.locale,
             time_zone: v.time_zone,
             picture_url: v.picture_url,
+            address: v.address,
         }
     }
 }
@@ -177,6 +183,7 @@ mod tests {
             locale: "en-GB".into(),
             time_zone: "Europe/London".into(),
             picture_url: "https://example.com/ada.png".into(),
+            address: " 12 Queen St \n London ".into(),
         }
     }
 
@@ -187,6 +194,7 @@ mod tests {
         assert_eq!(v.display_name, None);
         assert_eq!(v.email, "ada@example.com");
         assert_eq!(v.phone.as_deref(), Some("+442079460000"));
+        assert_eq!(v.address.as_deref(), Some("12 Queen St\nLondon"));
     }
 
     #[test]

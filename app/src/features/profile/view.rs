@@ -114,7 +114,7 @@ pub fn PersonalInfoPage() -> impl IntoView {
     }
 }
 
-const FIELDS: [&str; 8] = ["given_name", "family_name", "display_name", "email", "phone", "locale", "time_zone", "picture_url"];
+const FIELDS: [&str; 9] = ["given_name", "family_name", "display_name", "email", "phone", "locale", "time_zone", "picture_url", "address"];
 
 #[component]
 fn ProfileEditor(profile: Profile, update: ServerAction<UpdateProfile>, retry: RwSignal<Option<Callback<()>>>) -> impl IntoView {
@@ -206,6 +206,16 @@ fn ProfileEditor(profile: Profile, update: ServerAction<UpdateProfile>, retry: R
                 inputmode="url" hint="An https:// address of an image."
                 error=error_for("picture_url")
                 on_input=set(|f, v| f.picture_url = v) on_blur=move |_| touch("picture_url")/>
+            <div class="field" class:field--invalid=move || error_for("address").get().is_some()>
+                <label class="field__label" for="pi-address">"Postal address"</label>
+                <textarea class="field__input" id="pi-address" name="profile[address]" rows="3" autocomplete="street-address"
+                    prop:value=move || form.with(|f| f.address.clone())
+                    on:input=move |ev| form.update(|f| f.address = event_target_value(&ev)) on:blur=move |_| touch("address")>
+                    {form.with_untracked(|f| f.address.clone())}
+                </textarea>
+                <p class="field__hint">"Shared only with applications you allow to read it."</p>
+                {move || error_for("address").get().map(|m| view! { <p class="field__error" id="pi-address-error">{m}</p> })}
+            </div>
             <div class="form-actions">
                 <button class="button button--primary" type="submit" disabled=move || update.pending().get()>
                     {move || if update.pending().get() {
