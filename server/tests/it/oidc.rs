@@ -239,6 +239,11 @@ async fn a_relying_party_signs_a_person_in_with_code_and_pkce(app: TestApp) {
 }
 it_test!(a_relying_party_signs_a_person_in_with_code_and_pkce);
 
+/// Exchanges `code` as the confidential client `(id, secret)`: (status, answer).
+async fn exchange(app: &TestApp, client: (&str, &str), code: &str) -> (StatusCode, serde_json::Value) {
+    token_call(app, &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT)], Some(client)).await
+}
+
 /// Raw HTTP for the cases a well-behaved library will not produce.
 async fn token_call(app: &TestApp, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> (StatusCode, serde_json::Value) {
     let mut rb = app.bare_client().post(app.url("/oauth2/token")).form(form);
@@ -307,31 +312,29 @@ async fn the_authorization_and_token_endpoints_refuse_what_they_must(app: TestAp
     // Threat: a leaked code replayed. The second exchange fails and revokes
     // the grant: the access token from the first stops working at once.
     let code = code_for(&app, &browser, &wiki, &[]).await;
-    let exchange = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
-    let (status, first) = token_call(&app, &exchange, Some((&wiki, &secret))).await;
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
+    let (status, first) = token_call(&app, &form, Some((&wiki, &secret))).await;
     assert_eq!(status, StatusCode::OK, "{first}");
     let access = first["access_token"].as_str().unwrap();
     assert_eq!(userinfo_status(&app, access).await, StatusCode::OK);
-    let (status, again) = token_call(&app, &exchange, Some((&wiki, &secret))).await;
+    let (status, again) = token_call(&app, &form, Some((&wiki, &secret))).await;
     assert_eq!((status, again["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
     assert_eq!(userinfo_status(&app, access).await, StatusCode::UNAUTHORIZED);
 
     // Threat: a client guessing or stealing another's secret or code.
     let code = code_for(&app, &browser, &wiki, &[]).await;
-    let exchange = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
-    let (status, e) = token_call(&app, &exchange, Some((&wiki, "wrong"))).await;
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", REDIRECT)];
+    let (status, e) = token_call(&app, &form, Some((&wiki, "wrong"))).await;
     assert_eq!((status, e["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
-    let (status, e) = token_call(&app, &exchange, Some((&other, other_secret.as_deref().unwrap()))).await;
+    let (status, e) = token_call(&app, &form, Some((&other, other_secret.as_deref().unwrap()))).await;
     assert_eq!((status, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "another client's code");
-    let (status, _) = token_call(&app, &exchange, Some((&wiki, &secret))).await;
+    let (status, _) = token_call(&app, &form, Some((&wiki, &secret))).await;
     assert_eq!(status, StatusCode::OK, "the code was not burnt by the other client's try");
 
     // Threat: PKCE downgrade, both ways.
     let verifier = "v".repeat(43);
     let code = code_for(&app, &browser, &wiki, &[("code_challenge", &pkce_s256(&verifier)), ("code_challenge_method", "S256")]).await;
-    let (status, e) =
-        token_call(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((&wiki, &secret)))
-            .await;
+    let (status, e) = exchange(&app, (&wiki, &secret), &code).await;
     assert_eq!((status, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")), "challenge without verifier");
     let code = code_for(&app, &browser, &wiki, &[]).await;
     let with_verifier =
@@ -342,9 +345,7 @@ async fn the_authorization_and_token_endpoints_refuse_what_they_must(app: TestAp
     // Threat: a code intercepted and used later. Codes live 60 s.
     let code = code_for(&app, &browser, &wiki, &[]).await;
     app.advance(std::time::Duration::from_secs(61));
-    let (status, e) =
-        token_call(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((&wiki, &secret)))
-            .await;
+    let (status, e) = exchange(&app, (&wiki, &secret), &code).await;
     assert_eq!((status, e["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_grant")));
 
     // Bad input: wrong content type, repeated and missing parameters.
@@ -409,9 +410,7 @@ async fn max_age_asks_for_a_fresh_proof(app: TestApp) {
     let (status, _) = call(&app, &browser, "/api/reauth/confirm", &[("method", "password"), ("secret", TEST_PASSWORD)]).await;
     assert_eq!(status, StatusCode::OK);
     let code = query_of(&follow(&browser, &app.url(&app::routes::oidc_resume(&handle))).await)["code"].clone();
-    let (status, t) =
-        token_call(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((&wiki, &secret)))
-            .await;
+    let (status, t) = exchange(&app, (&wiki, &secret), &code).await;
     assert_eq!(status, StatusCode::OK, "{t}");
     let claims = domain::oidc::tokens::verify_own(&app.services.ctx, t["id_token"].as_str().unwrap(), Some(&wiki)).await.unwrap();
     assert_eq!(claims.auth_time, signed_in_at + 5);
@@ -455,9 +454,7 @@ async fn an_application_flow_asks_only_the_missing_step(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     let back = browse(&app, &browser, &app.url(&app::routes::oidc_resume(&handle))).await;
     let code = query_of(&back)["code"].clone();
-    let (_, t) =
-        token_call(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((&wiki, &secret)))
-            .await;
+    let (_, t) = exchange(&app, (&wiki, &secret), &code).await;
     let claims = domain::oidc::tokens::verify_own(ctx, t["id_token"].as_str().unwrap(), Some(&wiki)).await.unwrap();
     assert!(claims.amr.contains(&"otp".to_owned()) && claims.amr.contains(&"mfa".to_owned()), "{:?}", claims.amr);
     assert_eq!(claims.acr, "2");
@@ -472,9 +469,7 @@ async fn revoking_a_consent_kills_its_tokens_at_once(app: TestApp) {
     let secret = secret.unwrap();
     let browser = app.signed_in("alice").await;
     let code = code_for(&app, &browser, &wiki, &[]).await;
-    let (_, t) =
-        token_call(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((&wiki, &secret)))
-            .await;
+    let (_, t) = exchange(&app, (&wiki, &secret), &code).await;
     let access = t["access_token"].as_str().unwrap();
     let introspect = |token: String| {
         let (app, wiki, secret) = (&app, wiki.clone(), secret.clone());
@@ -494,6 +489,16 @@ async fn revoking_a_consent_kills_its_tokens_at_once(app: TestApp) {
     let (status, list) = call(&app, &browser, "/api/account/consents", &[]).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list[0]["app"]["name"], "Wiki");
+    // Unticking a permission keeps the rest; the token loses that claim at once.
+    let info = |token: String| {
+        let app = &app;
+        async move { json(app.bare_client().get(app.url("/oauth2/userinfo")).bearer_auth(token).send().await.unwrap()).await.1 }
+    };
+    assert_eq!(info(access.to_owned()).await["email"], "alice@example.com");
+    let (status, body) = call(&app, &browser, "/api/account/consent_update", &[("app", "wiki"), ("scopes[profile]", "on")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let narrowed = info(access.to_owned()).await;
+    assert!(narrowed.get("email").is_none() && narrowed["sub"].is_string(), "{narrowed}");
     let (status, body) = call(&app, &browser, "/api/account/consent_revoke", &[("app", "wiki")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(userinfo_status(&app, access).await, StatusCode::UNAUTHORIZED);
@@ -607,12 +612,7 @@ async fn signing_a_session_out_ends_its_refresh_tokens_unless_offline(app: TestA
         let (app, browser, wiki, secret) = (&app, &browser, wiki.clone(), secret.clone());
         async move {
             let code = query_of(&browse(app, browser, &scoped_authorize_url(app, &wiki, scope, &[])).await)["code"].clone();
-            let (status, t) = token_call(
-                app,
-                &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)],
-                Some((&wiki, &secret)),
-            )
-            .await;
+            let (status, t) = exchange(app, (&wiki, &secret), &code).await;
             assert_eq!(status, StatusCode::OK, "{t}");
             t
         }
@@ -656,9 +656,7 @@ async fn rp_initiated_logout_needs_the_session_or_a_confirmation(app: TestApp) {
     let secret = secret.unwrap();
     let browser = app.signed_in("alice").await;
     let code = code_for(&app, &browser, &wiki, &[]).await;
-    let (_, t) =
-        token_call(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((&wiki, &secret)))
-            .await;
+    let (_, t) = exchange(&app, (&wiki, &secret), &code).await;
     let hint = t["id_token"].as_str().unwrap();
 
     let logout = |q: &[(&str, &str)]| {
@@ -701,9 +699,7 @@ async fn rp_initiated_logout_needs_the_session_or_a_confirmation(app: TestApp) {
     // With a hint naming the current session: signed out at once, back with state.
     let browser = app.signed_in("alice").await;
     let code = code_for(&app, &browser, &wiki, &[]).await;
-    let (_, t) =
-        token_call(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((&wiki, &secret)))
-            .await;
+    let (_, t) = exchange(&app, (&wiki, &secret), &code).await;
     let r = browser
         .get(logout(&[("id_token_hint", t["id_token"].as_str().unwrap()), ("post_logout_redirect_uri", after), ("state", "s-9")]))
         .send()
@@ -723,9 +719,7 @@ async fn a_claim_asked_for_by_name_is_released(app: TestApp) {
     let browser = app.signed_in("alice").await;
     let claims = r#"{"userinfo":{"email":{"essential":true}}}"#;
     let code = query_of(&browse(&app, &browser, &scoped_authorize_url(&app, &wiki, "openid", &[("claims", claims)])).await)["code"].clone();
-    let (_, t) =
-        token_call(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((&wiki, &secret)))
-            .await;
+    let (_, t) = exchange(&app, (&wiki, &secret), &code).await;
     let r = app.bare_client().get(app.url("/oauth2/userinfo")).bearer_auth(t["access_token"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(json(r).await.1["email"], "alice@example.com");
     // Threat: a client using another client's refresh token.
@@ -763,9 +757,7 @@ async fn the_address_scope_releases_the_postal_address(app: TestApp) {
     let browser = app.signed_in("alice").await;
     let url = scoped_authorize_url(&app, &wiki, "openid address email", &[]);
     let code = query_of(&browse(&app, &browser, &url).await)["code"].clone();
-    let (_, t) =
-        token_call(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT)], Some((&wiki, &secret)))
-            .await;
+    let (_, t) = exchange(&app, (&wiki, &secret), &code).await;
     assert_eq!(t["scope"], "openid address", "email is not among the client's scopes");
     let r = app.bare_client().get(app.url("/oauth2/userinfo")).bearer_auth(t["access_token"].as_str().unwrap()).send().await.unwrap();
     let info = json(r).await.1;
