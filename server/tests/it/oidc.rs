@@ -526,7 +526,14 @@ async fn every_endpoint_answers_bad_input_with_a_client_error(app: TestApp) {
     let browser = app.signed_in("alice").await;
     let big = "x".repeat(70 * 1024);
     let long = "y".repeat(9000);
-    let c = app.bare_client();
+    // A new connection per request: a refused oversize body closes its
+    // connection, which a pooled client could otherwise try to reuse.
+    let c = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve("localhost", app.addr)
+        .build()
+        .unwrap();
     let endpoints = [
         "/oauth2/authorize",
         "/oauth2/token",
