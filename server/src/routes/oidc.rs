@@ -48,35 +48,37 @@ async fn discovery(State(services): State<Services>) -> Response {
     public_json(domain::oidc::discovery::document(&services.ctx.origin), 300)
 }
 
+/// Text made safe inside HTML (content and quoted attribute values).
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A single-card page in Latchkey's style, never cached. `title` is
+/// escaped here; `head` and `card` are HTML the caller escaped.
+fn shell(status: StatusCode, title: &str, head: &str, card: &str) -> Response {
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         {head}<title>{t} · Latchkey</title><link rel=\"stylesheet\" href=\"/pkg/latchkey.css\"></head>\
+         <body><main class=\"center-page\"><div class=\"card auth-card\"><p class=\"brand\">Latchkey</p><h1>{t}</h1>\
+         {card}</div></main></body></html>",
+        t = esc(title)
+    );
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+}
+
 /// A page for the person (an error that must not go to an unverified
 /// address), in Latchkey's own style. `message` is escaped.
 pub fn page(status: StatusCode, title: &str, message: &str) -> Response {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{t} · Latchkey</title><link rel=\"stylesheet\" href=\"/pkg/latchkey.css\"></head>\
-         <body><main class=\"center-page\"><div class=\"card auth-card\"><p class=\"brand\">Latchkey</p><h1>{t}</h1>\
-         <p role=\"alert\">{m}</p></div></main></body></html>",
-        t = esc(title),
-        m = esc(message)
-    );
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+    shell(status, title, "", &format!("<p role=\"alert\">{}</p>", esc(message)))
 }
 
 /// A page that sends the browser on to `to` (an address of the application,
 /// checked against its registration) by itself, with a link as well.
 fn handoff(app_name: &str, to: &str) -> Response {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta http-equiv=\"refresh\" content=\"0; url={u}\"><meta name=\"referrer\" content=\"no-referrer\">\
-         <title>Back to {a} · Latchkey</title><link rel=\"stylesheet\" href=\"/pkg/latchkey.css\"></head>\
-         <body><main class=\"center-page\"><div class=\"card auth-card\"><p class=\"brand\">Latchkey</p><h1>Back to {a}</h1>\
-         <p><a class=\"button button--primary\" href=\"{u}\" data-testid=\"continue\">Continue to {a}</a></p></div></main></body></html>",
-        u = esc(to),
-        a = esc(app_name)
-    );
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+    let (u, a) = (esc(to), esc(app_name));
+    let head = format!("<meta http-equiv=\"refresh\" content=\"0; url={u}\"><meta name=\"referrer\" content=\"no-referrer\">");
+    let card = format!("<p><a class=\"button button--primary\" href=\"{u}\" data-testid=\"continue\">Continue to {a}</a></p>");
+    shell(StatusCode::OK, &format!("Back to {app_name}"), &head, &card)
 }
 
 fn see_other(location: &str) -> Response {
@@ -482,19 +484,15 @@ async fn logout(State(services): State<Services>, method: Method, uri: axum::htt
 }
 
 fn confirm_page(token: &str, then: Option<&str>) -> Response {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     let then = then.map(|t| format!("<input type=\"hidden\" name=\"then\" value=\"{}\">", esc(t))).unwrap_or_default();
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Sign out · Latchkey</title><link rel=\"stylesheet\" href=\"/pkg/latchkey.css\"></head>\
-         <body><main class=\"center-page\"><div class=\"card auth-card\"><p class=\"brand\">Latchkey</p><h1>Sign out of Latchkey?</h1>\
-         <p>An application asked to sign you out. This ends your Latchkey session in this browser.</p>\
+    let card = format!(
+        "<p>An application asked to sign you out. This ends your Latchkey session in this browser.</p>\
          <form method=\"post\" action=\"/oauth2/logout/confirm\"><input type=\"hidden\" name=\"confirm\" value=\"{}\">{then}\
          <div class=\"form-actions\"><button class=\"button button--primary\" type=\"submit\" data-testid=\"confirm-logout\">Sign out</button>\
-         <a class=\"button\" href=\"/myaccount\">Stay signed in</a></div></form></div></main></body></html>",
+         <a class=\"button\" href=\"/myaccount\">Stay signed in</a></div></form>",
         esc(token)
     );
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response()
+    shell(StatusCode::OK, "Sign out of Latchkey?", "", &card)
 }
 
 /// The person confirmed signing out on [`confirm_page`].
