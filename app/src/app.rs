@@ -6,7 +6,7 @@ use leptos_router::{SsrMode, path};
 use crate::components::{AccountLayout, NotFound};
 use crate::features::admin::view::{AdminLayout, ApplicationPage, ApplicationsPage, NewApplicationPage};
 use crate::features::applications::view::MyApplicationsPage;
-use crate::features::auth::view::{LoginPage, SetupPage, VerifyPage};
+use crate::features::auth::view::{LoginPage, SetupPage, StepUpPage, VerifyPage};
 use crate::features::authorize::view::AuthorizationPage;
 use crate::features::consents::view::ConsentsPage;
 use crate::features::profile::view::{OverviewPage, PersonalInfoPage};
@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                 // with JavaScript off (no out-of-order streaming to reassemble).
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/login/verify") view=VerifyPage ssr=SsrMode::Async/>
+                <Route path=path!("/login/step-up") view=StepUpPage ssr=SsrMode::Async/>
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
                 <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
                 <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>

@@ -29,6 +29,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("Please confirm it's you.")]
     ReauthRequired,
+    /// The session signed in through an application whose login flow asks
+    /// for less than My Account's: My Account needs the missing step first.
+    #[error("My Account asks for another sign-in step first.")]
+    StepUpRequired,
     /// The half-finished sign-in is gone (expired, finished or dropped).
     #[error("Your sign-in expired. Please start again.")]
     SignInExpired,
@@ -83,7 +87,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated | Self::SignInExpired => 401,
-            Self::ReauthRequired | Self::Forbidden | Self::PortalDisabled => 403,
+            Self::ReauthRequired | Self::StepUpRequired | Self::Forbidden | Self::PortalDisabled => 403,
             Self::NotFound => 404,
             Self::InvalidCredentials => 401,
             Self::RateLimited { .. } => 429,

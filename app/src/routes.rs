@@ -2,6 +2,8 @@
 
 pub const LOGIN: &str = "/login";
 pub const LOGIN_VERIFY: &str = "/login/verify";
+/// The step My Account's flow still asks of a session that signed in through an application.
+pub const LOGIN_STEP_UP: &str = "/login/step-up";
 pub const SECURITY: &str = "/myaccount/security";
 pub const SETUP: &str = "/setup";
 pub const ACCOUNT: &str = "/myaccount";
@@ -85,12 +87,22 @@ fn encode(path: &str) -> String {
     out
 }
 
+/// `page`, returning to `path` afterwards (My Account when it is not a local path).
+fn with_next(page: &str, path: &str) -> String {
+    if path == ACCOUNT || !is_local_path(path) {
+        return page.to_owned();
+    }
+    format!("{page}?next={}", encode(path))
+}
+
 /// The sign-in page URL that returns to `path` afterwards.
 pub fn login_with_next(path: &str) -> String {
-    if path == ACCOUNT || !is_local_path(path) {
-        return LOGIN.to_owned();
-    }
-    format!("{LOGIN}?next={}", encode(path))
+    with_next(LOGIN, path)
+}
+
+/// The page asking for the step My Account's flow still needs, returning to `path`.
+pub fn step_up_with_next(path: &str) -> String {
+    with_next(LOGIN_STEP_UP, path)
 }
 
 /// Where the authorization kept under `handle` continues.
@@ -164,5 +176,7 @@ mod tests {
         assert_eq!(login_with_next("/myaccount/personal-info"), "/login?next=/myaccount/personal-info");
         assert_eq!(login_with_next("/myaccount?a=b&c"), "/login?next=/myaccount%3Fa%3Db%26c");
         assert_eq!(login_with_next(ACCOUNT), LOGIN);
+        assert_eq!(step_up_with_next("/admin/applications"), "/login/step-up?next=/admin/applications");
+        assert_eq!(step_up_with_next("//evil.example"), LOGIN_STEP_UP);
     }
 }

@@ -137,7 +137,7 @@ pub fn require_user() -> Result<Authenticated, AppError> {
 /// Returns the services too: context is not reachable after an `.await` in
 /// a page render, so callers take everything they need from here.
 pub async fn require_account_user() -> Result<(Authenticated, Services), AppError> {
-    let user = require_user()?;
+    let user = require_my_account_session()?;
     let services = services()?;
     if !domain::apps::my_account(&services.ctx.db).await?.enabled {
         let path = parts().map(|p| p.uri.path().to_owned()).unwrap_or_default();
@@ -155,9 +155,24 @@ pub async fn require_recent_account_user() -> Result<(Authenticated, Services), 
     Ok((auth, s))
 }
 
-/// Guard: a signed-in administrator.
-pub fn require_admin() -> Result<Authenticated, AppError> {
+/// Guard: a session that has met My Account's login flow. A sign-in
+/// through an application whose flow asks for less (a password alone, say,
+/// where My Account also asks for an authenticator code) opens that
+/// application, not My Account or the console: `StepUpRequired`, and the
+/// page asks for the missing step.
+pub fn require_my_account_session() -> Result<Authenticated, AppError> {
     let user = require_user()?;
+    if user.my_account_flow {
+        return Ok(user);
+    }
+    let path = parts().map(|p| p.uri.path().to_owned()).unwrap_or_default();
+    tracing::info!(event = "step_up_required", user = %user.user_id, path = %path, "My Account's flow not met by this session yet");
+    Err(AppError::StepUpRequired)
+}
+
+/// Guard: a signed-in administrator (whose session met My Account's flow).
+pub fn require_admin() -> Result<Authenticated, AppError> {
+    let user = require_my_account_session()?;
     if user.is_admin {
         return Ok(user);
     }
@@ -293,6 +308,7 @@ mod tests {
             created_at: t,
             auth_time: t,
             amr: vec!["pwd".into()],
+            my_account_flow: true,
             user: entity_user(t, is_admin),
         }
     }
@@ -328,6 +344,17 @@ mod tests {
         assert!(with_session(Some(someone(false)), require_user).is_ok());
         assert_eq!(with_session(Some(someone(false)), require_admin), Err(AppError::Forbidden));
         assert_eq!(with_session(Some(someone(true)), require_admin).map(|a| a.is_admin), Ok(true));
+    }
+
+    /// Threat: a password-only sign-in through an application with a weak
+    /// flow used to open My Account or the console, whose own flow asks
+    /// for more (an authenticator code). Only the proof endpoints take it.
+    #[test]
+    fn a_session_short_of_my_accounts_flow_opens_neither_my_account_nor_the_console() {
+        let short = |is_admin| Authenticated { my_account_flow: false, ..someone(is_admin) };
+        assert!(with_session(Some(short(false)), require_user).is_ok());
+        assert_eq!(with_session(Some(short(false)), require_my_account_session), Err(AppError::StepUpRequired));
+        assert_eq!(with_session(Some(short(true)), require_admin), Err(AppError::StepUpRequired));
     }
 
     #[test]

@@ -46,10 +46,12 @@ pub async fn check_password(ctx: &Ctx, identifier: &str, password: &str, now: Da
 
 /// Starts a session for `user` after a successful proof, revoking the
 /// browser's previous session (where and when is on the session row).
+/// `my_account_flow`: whether the proof met My Account's login flow.
 pub(crate) async fn start_session(
     ctx: &Ctx,
     user: &users::Model,
     amr: &[&str],
+    my_account_flow: bool,
     meta: &ClientMeta,
     previous_token: Option<&str>,
     now: DateTime<Utc>,
@@ -58,7 +60,7 @@ pub(crate) async fn start_session(
     if let Some(token) = previous_token {
         sessions::revoke_by_token(&txn, token, now).await?;
     }
-    let session = sessions::create(&txn, user.id, amr, meta, &ctx.policy, now).await?;
+    let session = sessions::create(&txn, user.id, amr, my_account_flow, meta, &ctx.policy, now).await?;
     if user.second_factor_after_reset {
         accounts::clear_second_factor_after_reset(&txn, user.id).await?;
     }

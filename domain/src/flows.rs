@@ -37,6 +37,33 @@ pub async fn current(db: &impl ConnectionTrait, app: &str) -> Result<StoredFlow>
     }
 }
 
+/// `flow` as it applies to `user`: after a password reset on an account
+/// with passkeys or an authenticator app, one of its second factors (or a
+/// passkey) is asked for whatever the flow says, so that reading the
+/// person's mailbox is never enough to sign in.
+pub fn for_user(mut flow: Flow, user: &entity::users::Model) -> Flow {
+    if user.second_factor_after_reset {
+        flow.steps.push(proto::flow::Step {
+            options: vec![Method::Passkey, Method::Totp, Method::BackupCode],
+            when: proto::flow::Condition::IfEnrolled,
+        });
+    }
+    flow
+}
+
+/// What My Account's flow still asks of `user` (as `subject`) who has shown
+/// `done`: after a sign-in through an application whose flow asks for less,
+/// My Account and the console open only once this is complete.
+pub async fn my_account_next(
+    db: &impl ConnectionTrait,
+    user: &entity::users::Model,
+    subject: &Subject,
+    done: &[Method],
+) -> Result<proto::flow::Next> {
+    let stored = current(db, MY_ACCOUNT).await?;
+    Ok(proto::flow::next(&for_user(stored.flow, user), subject, done))
+}
+
 /// Every saved version, newest first.
 pub async fn history(db: &impl ConnectionTrait, app: &str) -> Result<Vec<StoredFlow>> {
     LoginFlows::find()

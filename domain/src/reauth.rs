@@ -13,7 +13,8 @@ use webauthn_rs::prelude::{PublicKeyCredential, RequestChallengeResponse};
 use crate::budget::{self, Who};
 use crate::events::{self, Kind};
 use crate::sessions::Authenticated;
-use crate::{ClientMeta, Ctx, Error, Result, passkeys, totp};
+use crate::{ClientMeta, Ctx, Error, Result, factors, flows, passkeys, totp};
+use proto::flow;
 
 /// Refuses with [`Error::ReauthRequired`] when the session's last proof is
 /// older than the window.
@@ -61,16 +62,38 @@ pub async fn prove(ctx: &Ctx, session: &Authenticated, proof: Proof<'_>, meta: &
         return Err(Error::invalid(field, message));
     }
     // The proof counts for this session: a second factor shown now makes
-    // it a multi-factor session (what console changes need).
-    let amr = serde_json::to_string(&crate::sessions::amr_with(&session.amr, method)).unwrap_or_else(|_| "[]".into());
+    // it a multi-factor session (what console changes need), and may be the
+    // step My Account's flow still asked of a sign-in through an application.
+    let amr = crate::sessions::amr_with(&session.amr, method);
+    let my_account_flow = session.my_account_flow || meets_my_account_flow(ctx, session, &amr).await?;
+    let amr = serde_json::to_string(&amr).unwrap_or_else(|_| "[]".into());
     UserSessions::update_many()
         .col_expr(user_sessions::Column::AuthTime, sea_orm::sea_query::Expr::value(now))
         .col_expr(user_sessions::Column::Amr, sea_orm::sea_query::Expr::value(amr))
+        .col_expr(user_sessions::Column::MyAccountFlow, sea_orm::sea_query::Expr::value(my_account_flow))
         .filter(user_sessions::Column::Id.eq(session.session_id))
         .exec(&ctx.db)
         .await?;
     events::record(&ctx.db, session.user_id, Kind::Reauthenticated, Some(method), None, meta, now).await?;
     Ok(())
+}
+
+/// What My Account's flow still asks of this session before My Account
+/// and the console open to it: nothing ([`flow::Next::Complete`]) for a
+/// session that signed in through My Account's flow. Judged as from a new
+/// device, the strictest reading (the session does not carry the browser's
+/// known-device cookie).
+pub async fn my_account_step(ctx: &Ctx, session: &Authenticated) -> Result<flow::Next> {
+    if session.my_account_flow {
+        return Ok(flow::Next::Complete);
+    }
+    let subject = factors::subject(&ctx.db, &session.user, true).await?;
+    flows::my_account_next(&ctx.db, &session.user, &subject, &session.methods_shown()).await
+}
+
+async fn meets_my_account_flow(ctx: &Ctx, session: &Authenticated, amr: &[String]) -> Result<bool> {
+    let shown = Authenticated { amr: amr.to_vec(), ..session.clone() };
+    Ok(my_account_step(ctx, &shown).await? == flow::Next::Complete)
 }
 
 /// Checks a proof: whether it is right, its `amr` value and its form field.

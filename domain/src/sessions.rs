@@ -12,6 +12,7 @@
 use chrono::{DateTime, Utc};
 use entity::prelude::*;
 use entity::{user_sessions, users};
+use proto::flow::Method;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use std::time::Duration;
 use uuid::Uuid;
@@ -37,6 +38,10 @@ pub struct Authenticated {
     pub auth_time: DateTime<Utc>,
     /// RFC 8176 authentication method references, e.g. `["pwd"]`.
     pub amr: Vec<String>,
+    /// Whether this session has met My Account's login flow. A sign-in
+    /// through an application with a weaker flow has not: My Account and
+    /// the console ask for the missing step before they open.
+    pub my_account_flow: bool,
     /// The account as read with the session (one query): its name, time
     /// zone, email… as at the start of this request.
     pub user: users::Model,
@@ -48,6 +53,26 @@ impl Authenticated {
     pub fn is_multi_factor(&self) -> bool {
         self.amr.iter().any(|v| v == "mfa" || v == "hwk")
     }
+
+    /// The sign-in methods this session has shown, read from its `amr`.
+    pub fn methods_shown(&self) -> Vec<Method> {
+        methods_shown(&self.amr)
+    }
+}
+
+/// The sign-in methods an `amr` shows (an authenticator code counts for
+/// both code steps: authenticator app and backup code).
+pub fn methods_shown(amr: &[String]) -> Vec<Method> {
+    let mut out = Vec::new();
+    for a in amr {
+        match a.as_str() {
+            "pwd" => out.push(Method::Password),
+            "otp" => out.extend([Method::Totp, Method::BackupCode]),
+            "hwk" => out.push(Method::Passkey),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// The `amr` of a session after a fresh proof that used `method`: the
@@ -75,11 +100,13 @@ pub struct NewSession {
     pub id: Uuid,
 }
 
-/// Starts a session for a person who just signed in.
+/// Starts a session for a person who just signed in (`my_account_flow`:
+/// see [`Authenticated::my_account_flow`]).
 pub async fn create(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     amr: &[&str],
+    my_account_flow: bool,
     meta: &ClientMeta,
     policy: &Policy,
     now: DateTime<Utc>,
@@ -100,6 +127,7 @@ pub async fn create(
         ip: Set(meta.ip.clone()),
         user_agent: Set(meta.user_agent.as_deref().map(|ua| truncate(ua, MAX_USER_AGENT))),
         revoked_at: Set(None),
+        my_account_flow: Set(my_account_flow),
     }
     .insert(db)
     .await?;
@@ -150,6 +178,7 @@ fn authenticated(s: &user_sessions::Model, u: &users::Model) -> Authenticated {
         created_at: s.created_at,
         auth_time: s.auth_time,
         amr: serde_json::from_str(&s.amr).unwrap_or_default(),
+        my_account_flow: s.my_account_flow,
         user: u.clone(),
     }
 }
@@ -314,7 +343,7 @@ mod tests {
     async fn a_session_resolves_by_its_token_only(t: TestDb) {
         let (ctx, uid) = setup(&t).await;
         let now = testing::t0();
-        let s = create(&ctx.db, uid, &["pwd"], &ClientMeta::default(), &ctx.policy, now).await.unwrap();
+        let s = create(&ctx.db, uid, &["pwd"], true, &ClientMeta::default(), &ctx.policy, now).await.unwrap();
         let a = resolve(&ctx.db, &s.token, &ctx.policy, now).await.unwrap().unwrap();
         assert_eq!((a.user_id, a.session_id, a.amr.clone()), (uid, s.id, vec!["pwd".to_string()]));
         assert!(resolve(&ctx.db, "not-the-token", &ctx.policy, now).await.unwrap().is_none());
@@ -326,7 +355,7 @@ mod tests {
         let (ctx, uid) = setup(&t).await;
         let now = testing::t0();
         let idle = ctx.policy.session_idle;
-        let s = create(&ctx.db, uid, &["pwd"], &ClientMeta::default(), &ctx.policy, now).await.unwrap();
+        let s = create(&ctx.db, uid, &["pwd"], true, &ClientMeta::default(), &ctx.policy, now).await.unwrap();
         // Active two thirds into the idle window: the touch extends it.
         let mid = after(now, idle * 2 / 3);
         assert!(resolve(&ctx.db, &s.token, &ctx.policy, mid).await.unwrap().is_some());
@@ -341,7 +370,7 @@ mod tests {
     async fn absolute_lifetime_ends_even_active_sessions(t: TestDb) {
         let (ctx, uid) = setup(&t).await;
         let now = testing::t0();
-        let s = create(&ctx.db, uid, &["pwd"], &ClientMeta::default(), &ctx.policy, now).await.unwrap();
+        let s = create(&ctx.db, uid, &["pwd"], true, &ClientMeta::default(), &ctx.policy, now).await.unwrap();
         let mut t = now;
         let step = ctx.policy.session_idle / 2;
         while t < after(now, ctx.policy.session_max) - chrono::Duration::from_std(step).unwrap() {
@@ -355,7 +384,7 @@ mod tests {
     async fn last_seen_is_written_at_most_once_a_minute(t: TestDb) {
         let (ctx, uid) = setup(&t).await;
         let now = testing::t0();
-        let s = create(&ctx.db, uid, &["pwd"], &ClientMeta::default(), &ctx.policy, now).await.unwrap();
+        let s = create(&ctx.db, uid, &["pwd"], true, &ClientMeta::default(), &ctx.policy, now).await.unwrap();
         resolve(&ctx.db, &s.token, &ctx.policy, after(now, Duration::from_secs(59))).await.unwrap();
         let row = UserSessions::find_by_id(s.id).one(&ctx.db).await.unwrap().unwrap();
         assert_eq!(row.last_seen_at, now);
@@ -372,10 +401,10 @@ mod tests {
         let bob = testing::user(&ctx, "bob", false).await;
         let now = testing::t0();
         let meta = ClientMeta::default();
-        let a = create(&ctx.db, uid, &["pwd"], &meta, &ctx.policy, now).await.unwrap();
-        let b = create(&ctx.db, uid, &["pwd", "otp"], &meta, &ctx.policy, after(now, Duration::from_secs(5))).await.unwrap();
-        let c = create(&ctx.db, uid, &["pwd"], &meta, &ctx.policy, after(now, Duration::from_secs(9))).await.unwrap();
-        let theirs = create(&ctx.db, bob.id, &["pwd"], &meta, &ctx.policy, now).await.unwrap();
+        let a = create(&ctx.db, uid, &["pwd"], true, &meta, &ctx.policy, now).await.unwrap();
+        let b = create(&ctx.db, uid, &["pwd", "otp"], true, &meta, &ctx.policy, after(now, Duration::from_secs(5))).await.unwrap();
+        let c = create(&ctx.db, uid, &["pwd"], true, &meta, &ctx.policy, after(now, Duration::from_secs(9))).await.unwrap();
+        let theirs = create(&ctx.db, bob.id, &["pwd"], true, &meta, &ctx.policy, now).await.unwrap();
         let ids = |v: Vec<user_sessions::Model>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
         assert_eq!(ids(active(&ctx.db, uid, now).await.unwrap()), vec![c.id, b.id, a.id], "newest first");
         assert!(matches!(revoke_own(&ctx.db, uid, theirs.id, now).await, Err(crate::Error::NotFound)));
@@ -392,8 +421,8 @@ mod tests {
     async fn revoked_sessions_are_refused_at_once(t: TestDb) {
         let (ctx, uid) = setup(&t).await;
         let now = testing::t0();
-        let s = create(&ctx.db, uid, &["pwd"], &ClientMeta::default(), &ctx.policy, now).await.unwrap();
-        let other = create(&ctx.db, uid, &["pwd"], &ClientMeta::default(), &ctx.policy, now).await.unwrap();
+        let s = create(&ctx.db, uid, &["pwd"], true, &ClientMeta::default(), &ctx.policy, now).await.unwrap();
+        let other = create(&ctx.db, uid, &["pwd"], true, &ClientMeta::default(), &ctx.policy, now).await.unwrap();
         revoke(&ctx.db, s.id, now).await.unwrap();
         assert!(resolve(&ctx.db, &s.token, &ctx.policy, now).await.unwrap().is_none());
         assert!(resolve(&ctx.db, &other.token, &ctx.policy, now).await.unwrap().is_some(), "only that session ends");
@@ -406,12 +435,12 @@ mod tests {
         let (ctx, uid) = setup(&t).await;
         let now = testing::t0();
         let meta = |ip: &str| ClientMeta { ip: Some(ip.into()), user_agent: None };
-        let first = create(&ctx.db, uid, &["pwd"], &meta("192.0.2.1"), &ctx.policy, now).await.unwrap();
+        let first = create(&ctx.db, uid, &["pwd"], true, &meta("192.0.2.1"), &ctx.policy, now).await.unwrap();
         let (this, prev) = this_and_previous_sign_in(&ctx.db, uid, first.id).await.unwrap();
         assert_eq!(this.unwrap().ip.as_deref(), Some("192.0.2.1"));
         assert_eq!(prev, None, "a first sign-in has no predecessor");
         let later = after(now, Duration::from_secs(3600));
-        let second = create(&ctx.db, uid, &["pwd"], &meta("198.51.100.7"), &ctx.policy, later).await.unwrap();
+        let second = create(&ctx.db, uid, &["pwd"], true, &meta("198.51.100.7"), &ctx.policy, later).await.unwrap();
         let (this, prev) = this_and_previous_sign_in(&ctx.db, uid, second.id).await.unwrap();
         assert_eq!(this.unwrap(), SignInRecord { at: later, ip: Some("198.51.100.7".into()) });
         assert_eq!(prev.unwrap(), SignInRecord { at: now, ip: Some("192.0.2.1".into()) });

@@ -95,7 +95,7 @@ pub async fn create_first_admin(
     }
     let user = users::insert_with_password_hash(&txn, &NewUser { username, email, is_admin: true }, hash, now).await?;
     txn.commit().await?;
-    start_session(ctx, &user, &["pwd"], meta, None, now).await
+    start_session(ctx, &user, &["pwd"], true, meta, None, now).await
 }
 
 #[cfg(test)]

@@ -117,6 +117,18 @@ async function registerInConsole(admin: Latchkey, server: RunningServer, name: s
   return { handle, clientId, secret };
 }
 
+/** The admin saves the login flow of the application `handle`: each step's options, asked every time. */
+async function saveFlow(admin: Latchkey, server: RunningServer, handle: string, steps: string[][]) {
+  const headers = { Origin: server.url };
+  const flow = await (await admin.page.request.post('/api/admin/login_flow', { headers, form: { app: handle } })).json();
+  const definition = JSON.stringify({ steps: steps.map((options) => ({ options })) });
+  const saved = await admin.page.request.post('/api/admin/login_flow_update', {
+    headers,
+    form: { app: handle, base_version: String(flow.version), definition },
+  });
+  expect(saved.status(), await saved.text()).toBe(200);
+}
+
 test.describe('OpenID Connect', () => {
   test('a relying party signs a person in; the person revokes its access in My Account', async ({ browser, js }) => {
     const rp = await RelyingParty.start();
@@ -163,12 +175,7 @@ test.describe('OpenID Connect', () => {
         await signInWithTwoFactors(admin, createAccount(server, { prefix: 'root', admin: true }));
         const { handle, clientId, secret } = await registerInConsole(admin, server, 'Payroll', rp);
         await rp.configure(server.url, clientId, secret);
-        const flow = await (await admin.page.request.post('/api/admin/login_flow', { headers: { Origin: server.url }, form: { app: handle } })).json();
-        const saved = await admin.page.request.post('/api/admin/login_flow_update', {
-          headers: { Origin: server.url },
-          form: { app: handle, base_version: String(flow.version), definition: JSON.stringify({ steps: [{ options: ['password'] }, { options: ['totp'] }] }) },
-        });
-        expect(saved.status(), await saved.text()).toBe(200);
+        await saveFlow(admin, server, handle, [['password'], ['totp']]);
 
         // Signed in to My Account with a password only; then an authenticator app is added.
         const account = createAccount(server, { prefix: 'bo' });
@@ -185,6 +192,45 @@ test.describe('OpenID Connect', () => {
         await person.page.getByTestId('allow').click();
         await expect(person.page.locator('#hello')).toHaveText(`Hello, ${account.username}`);
         await expect(person.page.locator('#amr')).toContainText('otp');
+      });
+    } finally {
+      await rp.stop();
+    }
+  });
+
+  // Threat: an application's weaker flow (a password alone) as a way into
+  // My Account, whose own flow asks this person for an authenticator code.
+  test("signing in through an application runs its own flow; My Account then asks for the missing step", async ({ browser, js }) => {
+    const rp = await RelyingParty.start();
+    try {
+      await ownServer(browser, async ({ server, newBrowser }) => {
+        const admin = await newBrowser();
+        await signInWithTwoFactors(admin, createAccount(server, { prefix: 'root', admin: true }));
+        const { handle, clientId, secret } = await registerInConsole(admin, server, 'Docs', rp);
+        await rp.configure(server.url, clientId, secret);
+        await saveFlow(admin, server, handle, [['password', 'passkey']]);
+
+        const account = createAccount(server, { prefix: 'cy' });
+        const totp = { name: 'Script', secret: await enrolTotpOverHttp(server.url, account), enrolStep: totpStep() };
+        const person = await newBrowser(js);
+        await person.page.goto(`${rp.url}/login`);
+        await person.arrivedAt('/login', /next=/);
+        await person.submitSignIn(account.username, account.password);
+        // No code asked: the application's flow is a password alone.
+        await person.arrivedAt('/oauth2/continue');
+        await person.page.getByTestId('allow').click();
+        await expect(person.page.locator('#hello')).toHaveText(`Hello, ${account.username}`);
+        await expect(person.page.locator('#amr')).toHaveText('pwd');
+
+        await person.open('/myaccount/security');
+        await person.arrivedAt('/login/step-up', /next=\/myaccount\/security/);
+        await expect(person.page.getByTestId('step-up')).toContainText('fewer sign-in steps than My Account');
+        await expect(person.page.getByLabel('Your password')).toHaveCount(0);
+        await person.page.getByLabel('Code from your authenticator app').fill(nextUnusedCode(totp));
+        await person.submit(person.page.getByRole('button', { name: 'Confirm', exact: true }));
+        if (!js) await person.page.getByTestId('continue').click();
+        await person.arrivedAt('/myaccount/security');
+        await expect(person.heading('Security')).toBeVisible();
       });
     } finally {
       await rp.stop();

@@ -11,6 +11,9 @@ pub struct Model {
     #[sea_orm(unique)]
     pub token_hash: Secret,
     pub user_id: Uuid,
+    /// The application whose login flow this sign-in follows (its handle),
+    /// at `flow_version`.
+    pub app: String,
     pub flow_version: i32,
     /// JSON array of completed `proto::flow::Method`s.
     pub methods: String,

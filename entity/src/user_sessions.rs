@@ -22,6 +22,10 @@ pub struct Model {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// Whether this session has met My Account's login flow (false when
+    /// it began through an application's weaker flow: My Account asks for
+    /// the missing step first).
+    pub my_account_flow: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,7 @@ mod m20261130_000003_sign_in_in_fewer_statements;
 mod m20261201_000001_create_oidc_clients_and_keys;
 mod m20261201_000002_create_oidc_grants;
 mod m20261201_000003_add_user_address;
+mod m20261201_000004_sign_in_per_application;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_create_oidc_clients_and_keys::Migration),
             Box::new(m20261201_000002_create_oidc_grants::Migration),
             Box::new(m20261201_000003_add_user_address::Migration),
+            Box::new(m20261201_000004_sign_in_per_application::Migration),
         ]
     }
 }

@@ -53,6 +53,8 @@ pub fn refused(error: AppError, path: &str, known: impl FnOnce(AppError) -> Resu
     match error {
         // The session ended (revoked or expired) while the app was open.
         AppError::Unauthenticated => view! { <Redirect path=routes::login_with_next(path)/> }.into_any(),
+        // Signed in through an application whose flow asks for less.
+        AppError::StepUpRequired => view! { <Redirect path=routes::step_up_with_next(path)/> }.into_any(),
         other => known(other).unwrap_or_else(|e| view! { <main class="center-page"><ErrorAlert error=e/></main> }.into_any()),
     }
 }

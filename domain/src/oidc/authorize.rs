@@ -33,20 +33,6 @@ pub enum Next {
     Page(String),
 }
 
-/// The methods a session has shown, read from its `amr`.
-pub fn methods_shown(amr: &[String]) -> Vec<Method> {
-    let mut out = Vec::new();
-    for a in amr {
-        match a.as_str() {
-            "pwd" => out.push(Method::Password),
-            "otp" => out.extend([Method::Totp, Method::BackupCode]),
-            "hwk" => out.push(Method::Passkey),
-            _ => {}
-        }
-    }
-    out
-}
-
 fn fail(ctx: &Ctx, req: &AuthRequest, error: &'static str, description: &str) -> Next {
     let e = ClientError { redirect_uri: req.redirect_uri.clone(), error, description: description.to_owned(), state: req.state.clone() };
     Next::Redirect(e.location(&ctx.origin))
@@ -95,7 +81,7 @@ pub async fn next(
 
     // Step-up: the application's own flow against what the session has shown.
     let stored = flows::current(&ctx.db, &app.handle).await?;
-    match flow::next(&stored.flow, &subject, &methods_shown(&session.amr)) {
+    match flow::next(&stored.flow, &subject, &session.methods_shown()) {
         flow::Next::Complete => {}
         flow::Next::Step { options, .. } => {
             if silent {

@@ -108,7 +108,7 @@ mod tests {
         let now = testing::t0();
         let u = testing::user(&ctx, "alice", false).await;
         set_questions(&ctx, u.id, &choices(), &ClientMeta::default(), now).await.unwrap();
-        let s = crate::sessions::create(&ctx.db, u.id, &["pwd"], &ClientMeta::default(), &ctx.policy, now).await.unwrap();
+        let s = crate::sessions::create(&ctx.db, u.id, &["pwd"], true, &ClientMeta::default(), &ctx.policy, now).await.unwrap();
         assert!(!issue_reset(&ctx, "nobody", &ClientMeta::default(), now).await.unwrap());
         assert!(issue_reset(&ctx, "Alice", &ClientMeta::default(), now).await.unwrap());
         let token = link_token(&ctx, "alice@example.com", RESET_PATH).await;

@@ -7,7 +7,7 @@ pub async fn with_password(
     ctx: &Ctx,
     identifier: &str,
     password: &str,
-    device: Device,
+    browser: Browser,
     meta: &ClientMeta,
     previous_token: Option<&str>,
     now: DateTime<Utc>,
@@ -39,7 +39,7 @@ pub async fn with_password(
     };
     crate::metrics::sign_in("pwd", true);
     let enrolled = Some(account.enrolled);
-    let outcome = advance(ctx, &account.user, Method::Password, enrolled, device, meta, previous_token, now).await?;
+    let outcome = advance(ctx, &account.user, Method::Password, enrolled, browser, meta, previous_token, now).await?;
     // Only a finished sign-in resets the count of failures in a row.
     if matches!(outcome, Outcome::Complete(_)) {
         attempt.succeeded(ctx).await?;
@@ -66,7 +66,7 @@ pub async fn with_passkey(
     ctx: &Ctx,
     ceremony: Uuid,
     credential: &PublicKeyCredential,
-    device: Device,
+    browser: Browser,
     meta: &ClientMeta,
     previous_token: Option<&str>,
     now: DateTime<Utc>,
@@ -82,5 +82,5 @@ pub async fn with_passkey(
         }
     };
     crate::metrics::sign_in("hwk", true);
-    advance(ctx, &user, Method::Passkey, None, device, meta, previous_token, now).await
+    advance(ctx, &user, Method::Passkey, None, browser, meta, previous_token, now).await
 }

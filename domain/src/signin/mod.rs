@@ -53,10 +53,14 @@ pub struct NextStep {
     pub failures_left: i32,
 }
 
-/// The browser signing in: its known-device cookie, if any (see [`crate::devices`]).
+/// The browser signing in: its known-device cookie, if any (see
+/// [`crate::devices`]), and the application it is signing in to.
 #[derive(Clone, Debug, Default)]
-pub struct Device {
+pub struct Browser {
     pub known_cookie: Option<String>,
+    /// The handle of the application whose login flow applies (an
+    /// OpenID Connect sign-in); `None` for My Account.
+    pub app: Option<String>,
 }
 
 /// A proof offered for a step after the first.
@@ -96,25 +100,34 @@ pub fn amr(done: &[Method]) -> Vec<&'static str> {
     out
 }
 
-/// The flow as it applies to `user`: after a password reset on an account
-/// with passkeys or an authenticator app, one of its second factors (or a
-/// passkey) is asked for whatever the flow says, so that reading the
-/// person's mailbox is never enough to sign in.
-fn for_user(mut flow: Flow, user: &entity::users::Model) -> Flow {
-    if user.second_factor_after_reset {
-        flow.steps.push(flow::Step { options: vec![Method::Passkey, Method::Totp, Method::BackupCode], when: flow::Condition::IfEnrolled });
-    }
-    flow
-}
-
-async fn flow_at(db: &impl ConnectionTrait, version: i32) -> Result<Flow> {
-    let current = flows::current(db, flows::MY_ACCOUNT).await?;
+async fn flow_at(db: &impl ConnectionTrait, app: &str, version: i32) -> Result<Flow> {
+    let current = flows::current(db, app).await?;
     if current.version == version {
         return Ok(current.flow);
     }
     // A sign-in that began before an admin saved a new flow finishes under
     // the flow it began with.
-    Ok(flows::history(db, flows::MY_ACCOUNT).await?.into_iter().find(|f| f.version == version).map(|f| f.flow).unwrap_or(current.flow))
+    Ok(flows::history(db, app).await?.into_iter().find(|f| f.version == version).map(|f| f.flow).unwrap_or(current.flow))
+}
+
+/// Every step is done: a new session, which records whether it also met
+/// My Account's flow (a sign-in for My Account always does).
+#[allow(clippy::too_many_arguments)]
+async fn complete(
+    ctx: &Ctx,
+    user: &entity::users::Model,
+    app: &str,
+    subject: &proto::flow::Subject,
+    done: &[Method],
+    meta: &ClientMeta,
+    previous_token: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    let my_account = app == flows::MY_ACCOUNT || flows::my_account_next(&ctx.db, user, subject, done).await? == Next::Complete;
+    let values = amr(done);
+    let signed = auth::start_session(ctx, user, &values, my_account, meta, previous_token, now).await?;
+    events::record(&ctx.db, user.id, Kind::SignedIn, Some(&values.join(" ")), None, meta, now).await?;
+    Ok(Outcome::Complete(signed))
 }
 
 /// After the first step: a session, or a half-finished sign-in.
@@ -125,25 +138,22 @@ async fn advance(
     first: Method,
     // What the account has enrolled, when the first step already read it.
     enrolled: Option<std::collections::BTreeSet<Method>>,
-    device: Device,
+    browser: Browser,
     meta: &ClientMeta,
     previous_token: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Outcome> {
-    let mut stored = flows::current(&ctx.db, flows::MY_ACCOUNT).await?;
-    stored.flow = for_user(stored.flow, user);
-    let new_device = !crate::devices::is_known(&ctx.db, device.known_cookie.as_deref(), user.id, now).await?;
+    let app = browser.app.as_deref().unwrap_or(flows::MY_ACCOUNT);
+    let mut stored = flows::current(&ctx.db, app).await?;
+    stored.flow = flows::for_user(stored.flow, user);
+    let new_device = !crate::devices::is_known(&ctx.db, browser.known_cookie.as_deref(), user.id, now).await?;
     let subject = match enrolled {
         Some(enrolled) => proto::flow::Subject { enrolled, is_admin: user.is_admin, new_device },
         None => factors::subject(&ctx.db, user, new_device).await?,
     };
     let done = vec![first];
     match flow::next(&stored.flow, &subject, &done) {
-        Next::Complete => {
-            let signed = auth::start_session(ctx, user, &amr(&done), meta, previous_token, now).await?;
-            events::record(&ctx.db, user.id, Kind::SignedIn, Some(&amr(&done).join(" ")), None, meta, now).await?;
-            Ok(Outcome::Complete(signed))
-        }
+        Next::Complete => complete(ctx, user, app, &subject, &done, meta, previous_token, now).await,
         Next::Blocked { index } => {
             events::record(
                 &ctx.db,
@@ -164,6 +174,7 @@ async fn advance(
                 id: Set(Uuid::now_v7()),
                 token_hash: Set(hash_token(&token).into()),
                 user_id: Set(user.id),
+                app: Set(app.to_owned()),
                 flow_version: Set(stored.version),
                 methods: Set(serde_json::to_string(&done).map_err(|e| Error::Internal(e.to_string()))?),
                 failures: Set(0),
@@ -231,7 +242,7 @@ mod tests {
         let ctx = t.ctx();
         testing::user(&ctx, "alice", false).await;
         let now = testing::t0();
-        let o = with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await.unwrap();
+        let o = with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, now).await.unwrap();
         assert_eq!(session_amr(&ctx, o, now).await, ["pwd"]);
     }
     crate::db_test!(password_alone_signs_in_without_second_factors);
@@ -249,7 +260,7 @@ mod tests {
         let statements = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
         let log = statements.clone();
         ctx.db.set_metric_callback(move |info| log.lock().unwrap().push(info.statement.sql.clone()));
-        let o = with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, testing::t0()).await.unwrap();
+        let o = with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, testing::t0()).await.unwrap();
         assert!(matches!(o, Outcome::Complete(_)));
         let run = statements.lock().unwrap().clone();
         let listing =
@@ -264,7 +275,7 @@ mod tests {
         let now = testing::t0();
         let secret = enrol_totp(&ctx, &user, now).await;
         let later = now + chrono::Duration::seconds(60);
-        let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await.unwrap());
+        let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, later).await.unwrap());
         assert_eq!((next.index, next.options.clone()), (1, vec![Method::Totp]), "backup codes not offered: none generated");
         // The half-finished sign-in grants nothing: it is not a session.
         assert!(crate::sessions::resolve(&ctx.db, &token, &ctx.policy, later).await.unwrap().is_none());
@@ -274,7 +285,7 @@ mod tests {
         assert_eq!(session_amr(&ctx, o, later).await, ["pwd", "otp", "mfa"]);
         // The token is spent, and so is the code (replay in a new sign-in).
         assert!(matches!(pending(&ctx, &token, later).await, Err(Error::SignInExpired)));
-        let (token2, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await.unwrap());
+        let (token2, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, later).await.unwrap());
         assert!(matches!(verify(&ctx, &token2, Proof::Totp(&code), &meta(), None, later).await, Err(Error::Invalid { field: "code", .. })));
     }
     crate::db_test!(enrolled_totp_is_asked_for_and_completes_with_mfa);
@@ -286,7 +297,7 @@ mod tests {
         let now = testing::t0();
         let secret = enrol_totp(ctx, &user, now).await;
         let later = now + chrono::Duration::seconds(90);
-        let (token, _) = pending_token(with_password(ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await.unwrap());
+        let (token, _) = pending_token(with_password(ctx, "alice", PASSWORD, Browser::default(), &meta(), None, later).await.unwrap());
         let right = totp::code_at(&secret, later).unwrap();
         let wrong = if right == "000000" { "111111" } else { "000000" };
         (user, token, right, wrong, later)
@@ -346,8 +357,8 @@ mod tests {
         let session = testing::signed_in(&ctx, "alice", now).await;
         for i in 0..crate::budget::SLOW_AFTER {
             let r = match i % 4 {
-                0 => with_password(&ctx, "alice", "wrong", Device::default(), &meta(), None, now).await.map(|_| ()),
-                1 => with_password(&ctx, "ALICE@example.com", "wrong", Device::default(), &meta(), None, now).await.map(|_| ()),
+                0 => with_password(&ctx, "alice", "wrong", Browser::default(), &meta(), None, now).await.map(|_| ()),
+                1 => with_password(&ctx, "ALICE@example.com", "wrong", Browser::default(), &meta(), None, now).await.map(|_| ()),
                 2 => crate::reauth::prove(&ctx, &session, crate::reauth::Proof::Password("wrong"), &meta(), now).await,
                 _ => crate::passwords::change(
                     &ctx,
@@ -363,7 +374,7 @@ mod tests {
         }
         // Now every way is slowed down, the right password included.
         assert!(matches!(
-            with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await,
+            with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, now).await,
             Err(Error::RateLimited { .. })
         ));
         assert!(matches!(
@@ -372,9 +383,9 @@ mod tests {
         ));
         // A minute later the right password gets through, and the count starts again.
         let later = now + chrono::Duration::seconds(60);
-        assert!(matches!(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await, Ok(Outcome::Complete(_))));
-        assert!(with_password(&ctx, "alice", "wrong", Device::default(), &meta(), None, later).await.is_err());
-        assert!(matches!(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await, Ok(Outcome::Complete(_))));
+        assert!(matches!(with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, later).await, Ok(Outcome::Complete(_))));
+        assert!(with_password(&ctx, "alice", "wrong", Browser::default(), &meta(), None, later).await.is_err());
+        assert!(matches!(with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, later).await, Ok(Outcome::Complete(_))));
     }
     crate::db_test!(every_proof_draws_on_one_account_budget);
 
@@ -383,7 +394,7 @@ mod tests {
         let user = testing::user(&ctx, "alice", false).await;
         let now = testing::t0();
         let secret = enrol_totp(&ctx, &user, now).await;
-        let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await.unwrap());
+        let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, now).await.unwrap());
         assert_eq!(next.expires_at, now + chrono::Duration::minutes(5));
         let late = now + chrono::Duration::minutes(5);
         let code = totp::code_at(&secret, late).unwrap();
@@ -398,7 +409,7 @@ mod tests {
         let now = testing::t0();
         enrol_totp(&ctx, &user, now).await;
         let codes = backup_codes::regenerate(&ctx, user.id, &meta(), now).await.unwrap();
-        let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await.unwrap());
+        let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, now).await.unwrap());
         assert_eq!(next.options, vec![Method::Totp, Method::BackupCode]);
         assert!(matches!(
             verify(&ctx, &token, Proof::BackupCode("not a code"), &meta(), None, now).await,
@@ -406,7 +417,7 @@ mod tests {
         ));
         let o = verify(&ctx, &token, Proof::BackupCode(&codes[0]), &meta(), None, now).await.unwrap();
         assert_eq!(session_amr(&ctx, o, now).await, ["pwd", "otp", "mfa"]);
-        let (token, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await.unwrap());
+        let (token, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, now).await.unwrap());
         assert!(verify(&ctx, &token, Proof::BackupCode(&codes[0]), &meta(), None, now).await.is_err(), "spent");
         assert_eq!(backup_codes::status(&ctx.db, user.id).await.unwrap().remaining, 9);
     }
@@ -443,12 +454,12 @@ mod tests {
         let row = passkeys::list(&ctx.db, user.id).await.unwrap().remove(0);
         let (ceremony, rcr) = start_passkey(&ctx, false, &meta(), now).await.unwrap();
         let assertion = discoverable_assertion(&mut key, rcr, &row);
-        let o = with_passkey(&ctx, ceremony, &assertion, Device::default(), &meta(), None, now).await.unwrap();
+        let o = with_passkey(&ctx, ceremony, &assertion, Browser::default(), &meta(), None, now).await.unwrap();
         assert_eq!(session_amr(&ctx, o, now).await, ["hwk", "user", "mfa"]);
         assert_eq!(passkeys::list(&ctx.db, user.id).await.unwrap()[0].last_used_at, Some(now));
         // Threat: replay of a captured assertion. The ceremony is one-shot.
         assert!(matches!(
-            with_passkey(&ctx, ceremony, &assertion, Device::default(), &meta(), None, now).await,
+            with_passkey(&ctx, ceremony, &assertion, Browser::default(), &meta(), None, now).await,
             Err(Error::CeremonyExpired)
         ));
     }
@@ -470,7 +481,7 @@ mod tests {
         let mut flow = Flow::default_my_account();
         flow.steps[1].options.push(Method::Passkey);
         flows::save(&ctx.db, flows::MY_ACCOUNT, &flow, None, now).await.unwrap();
-        let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await.unwrap());
+        let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, now).await.unwrap());
         assert!(next.options.contains(&Method::Passkey));
         let (ceremony, rcr) = start_passkey_step(&ctx, &token, now).await.unwrap();
         let assertion = discoverable_assertion(&mut bob_key, rcr, &bob_row);
@@ -495,11 +506,11 @@ mod tests {
         let secret = enrol_totp(&ctx, &user, now).await;
         ask_the_app_only_on_new_devices(&ctx, now).await;
         let later = now + chrono::Duration::seconds(30);
-        let (token, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, later).await.unwrap());
+        let (token, _) = pending_token(with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, later).await.unwrap());
         let code = totp::code_at(&secret, later).unwrap();
         assert!(matches!(verify(&ctx, &token, Proof::Totp(&code), &meta(), None, later).await.unwrap(), Outcome::Complete(_)));
         // The browser now carries a signed "alice signed in here" entry.
-        let known = Device { known_cookie: Some(crate::devices::remember(&ctx.db, None, user.id, later).await.unwrap()) };
+        let known = Browser { known_cookie: Some(crate::devices::remember(&ctx.db, None, user.id, later).await.unwrap()), app: None };
         let o = with_password(&ctx, "alice", PASSWORD, known, &meta(), None, later).await.unwrap();
         assert_eq!(session_amr(&ctx, o, later).await, ["pwd"]);
     }
@@ -524,10 +535,10 @@ mod tests {
         let _key = soft_passkey(&ctx, &user, now).await;
         // The shipped flow: a password alone is enough for step 1, and a
         // passkey-only person has no second step.
-        assert!(matches!(with_password(&ctx, "alice", PASSWORD, Device::default(), &meta(), None, now).await, Ok(Outcome::Complete(_))));
+        assert!(matches!(with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, now).await, Ok(Outcome::Complete(_))));
         reset_by_mail(&ctx, "alice", now).await;
         let (_, next) =
-            pending_token(with_password(&ctx, "alice", "ample tuba cinder orbit", Device::default(), &meta(), None, now).await.unwrap());
+            pending_token(with_password(&ctx, "alice", "ample tuba cinder orbit", Browser::default(), &meta(), None, now).await.unwrap());
         assert_eq!(next.options, vec![Method::Passkey], "the password alone opens no session");
     }
     crate::db_test!(a_reset_never_lets_the_password_alone_past_a_passkey);
@@ -543,7 +554,7 @@ mod tests {
         ask_the_app_only_on_new_devices(&ctx, now).await;
         let later = now + chrono::Duration::seconds(60);
         reset_by_mail(&ctx, "alice", later).await;
-        let device = Device { known_cookie: Some(crate::devices::remember(&ctx.db, None, user.id, later).await.unwrap()) };
+        let device = Browser { known_cookie: Some(crate::devices::remember(&ctx.db, None, user.id, later).await.unwrap()), app: None };
         let new_password = "ample tuba cinder orbit";
         let (token, next) = pending_token(with_password(&ctx, "alice", new_password, device.clone(), &meta(), None, later).await.unwrap());
         assert_eq!(next.options, vec![Method::Totp]);
@@ -553,6 +564,79 @@ mod tests {
         assert_eq!(session_amr(&ctx, o, later).await, ["pwd"], "from a known device the flow's rule is back");
     }
     crate::db_test!(after_a_reset_the_authenticator_app_is_asked_once);
+
+    /// An application (its handle) whose login flow is `flow`.
+    async fn app_with_flow(ctx: &Ctx, flow: &Flow, now: DateTime<Utc>) -> String {
+        let admin = testing::user(ctx, "root", true).await;
+        let input = crate::apps::AppInput { name: "Wiki".into(), access_url: "https://wiki.example.com".into(), ..Default::default() };
+        let app = crate::apps::create(&ctx.db, &input, admin.id, now).await.unwrap();
+        flows::save(&ctx.db, &app.handle, flow, None, now).await.unwrap();
+        app.handle
+    }
+
+    fn one_step(options: Vec<Method>, when: flow::Condition) -> flow::Step {
+        flow::Step { options, when }
+    }
+
+    /// Threat: a sign-in through an application whose flow asks for less (a
+    /// password alone) opening My Account, whose own flow also asks for the
+    /// authenticator app. The application's flow signs the person in to the
+    /// application; My Account asks for the missing step before it opens.
+    async fn an_applications_weaker_flow_signs_in_to_it_and_my_account_asks_for_the_rest(t: TestDb) {
+        let ctx = t.ctx();
+        let user = testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let secret = enrol_totp(&ctx, &user, now).await;
+        let password_only = Flow { steps: vec![one_step(vec![Method::Password, Method::Passkey], flow::Condition::Always)] };
+        let wiki = app_with_flow(&ctx, &password_only, now).await;
+        let later = now + chrono::Duration::seconds(60);
+        let for_wiki = Browser { app: Some(wiki), ..Default::default() };
+        let o = with_password(&ctx, "alice", PASSWORD, for_wiki, &meta(), None, later).await.unwrap();
+        let Outcome::Complete(signed) = o else { panic!("the application's flow asks for a password alone") };
+        let session = crate::sessions::resolve(&ctx.db, &signed.session.token, &ctx.policy, later).await.unwrap().unwrap();
+        assert_eq!((session.amr.clone(), session.my_account_flow), (vec!["pwd".to_owned()], false));
+        assert_eq!(crate::reauth::my_account_step(&ctx, &session).await.unwrap(), Next::Step { index: 1, options: vec![Method::Totp] });
+        // A password again is not the step My Account asks for.
+        crate::reauth::prove(&ctx, &session, crate::reauth::Proof::Password(PASSWORD), &meta(), later).await.unwrap();
+        let session = crate::sessions::resolve(&ctx.db, &signed.session.token, &ctx.policy, later).await.unwrap().unwrap();
+        assert!(!session.my_account_flow);
+        // The code completes My Account's flow for this session.
+        let code = totp::code_at(&secret, later).unwrap();
+        crate::reauth::prove(&ctx, &session, crate::reauth::Proof::Totp(&code), &meta(), later).await.unwrap();
+        let session = crate::sessions::resolve(&ctx.db, &signed.session.token, &ctx.policy, later).await.unwrap().unwrap();
+        assert!(session.my_account_flow);
+        assert_eq!(crate::reauth::my_account_step(&ctx, &session).await.unwrap(), Next::Complete);
+        // My Account's own sign-in still asks for the code.
+        let (_, next) = pending_token(with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, later).await.unwrap());
+        assert_eq!(next.options, vec![Method::Totp]);
+    }
+    crate::db_test!(an_applications_weaker_flow_signs_in_to_it_and_my_account_asks_for_the_rest);
+
+    /// The later steps follow the application's flow too (its version, not
+    /// My Account's): here My Account asks for a password alone and the
+    /// application also for the authenticator app.
+    async fn an_applications_stronger_flow_asks_its_later_steps(t: TestDb) {
+        let ctx = t.ctx();
+        let user = testing::user(&ctx, "alice", false).await;
+        let now = testing::t0();
+        let secret = enrol_totp(&ctx, &user, now).await;
+        let first = one_step(vec![Method::Password, Method::Passkey], flow::Condition::Always);
+        flows::save(&ctx.db, flows::MY_ACCOUNT, &Flow { steps: vec![first.clone()] }, None, now).await.unwrap();
+        let with_code = Flow { steps: vec![first, one_step(vec![Method::Totp], flow::Condition::Always)] };
+        let wiki = app_with_flow(&ctx, &with_code, now).await;
+        let later = now + chrono::Duration::seconds(60);
+        let o = with_password(&ctx, "alice", PASSWORD, Browser::default(), &meta(), None, later).await.unwrap();
+        assert!(matches!(o, Outcome::Complete(_)), "My Account asks for a password alone");
+        let for_wiki = Browser { app: Some(wiki), ..Default::default() };
+        let (token, next) = pending_token(with_password(&ctx, "alice", PASSWORD, for_wiki, &meta(), None, later).await.unwrap());
+        assert_eq!((next.index, next.steps, next.options.clone()), (1, 2, vec![Method::Totp]));
+        assert_eq!(pending(&ctx, &token, later).await.unwrap(), next);
+        let o = verify(&ctx, &token, Proof::Totp(&totp::code_at(&secret, later).unwrap()), &meta(), None, later).await.unwrap();
+        let Outcome::Complete(signed) = o else { panic!("two steps done") };
+        let session = crate::sessions::resolve(&ctx.db, &signed.session.token, &ctx.policy, later).await.unwrap().unwrap();
+        assert!(session.my_account_flow, "a password and a code meet My Account's flow as well");
+    }
+    crate::db_test!(an_applications_stronger_flow_asks_its_later_steps);
 
     #[test]
     fn amr_lists_each_value_once_and_mfa_for_two_factors() {

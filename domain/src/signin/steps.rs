@@ -20,7 +20,7 @@ fn methods_of(p: &partial_logins::Model) -> Result<Vec<Method>> {
 }
 
 async fn next_of(ctx: &Ctx, p: &partial_logins::Model, user: &entity::users::Model) -> Result<(Flow, Vec<Method>, Next)> {
-    let flow = for_user(flow_at(&ctx.db, p.flow_version).await?, user);
+    let flow = flows::for_user(flow_at(&ctx.db, &p.app, p.flow_version).await?, user);
     let done = methods_of(p)?;
     let subject = factors::subject(&ctx.db, user, p.new_device).await?;
     let next = flow::next(&flow, &subject, &done);
@@ -105,10 +105,7 @@ pub async fn verify(
         Next::Complete => {
             PartialLogins::delete_by_id(p.id).exec(&ctx.db).await?;
             attempt.succeeded(ctx).await?;
-            let values = amr(&done);
-            let signed = auth::start_session(ctx, &user, &values, meta, previous_token, now).await?;
-            events::record(&ctx.db, user.id, Kind::SignedIn, Some(&values.join(" ")), None, meta, now).await?;
-            Ok(Outcome::Complete(signed))
+            complete(ctx, &user, &p.app, &subject, &done, meta, previous_token, now).await
         }
         Next::Blocked { index } => Err(blocked(index)),
         Next::Step { index, options } => {

@@ -427,15 +427,8 @@ async fn an_application_flow_asks_only_the_missing_step(app: TestApp) {
     crate::support::reauthenticate(&app, &browser).await;
     let totp = enrol_totp(&app, &browser).await;
     let ctx = &app.services.ctx;
-    let flow = proto::flow::Flow {
-        steps: vec![
-            proto::flow::Step { options: vec![proto::flow::Method::Password], when: Default::default() },
-            proto::flow::Step { options: vec![proto::flow::Method::Totp], when: Default::default() },
-        ],
-    };
-    let admin = app.user("root", true).await;
-    let base = domain::flows::current(&ctx.db, "wiki").await.unwrap().version;
-    domain::flows::update(&ctx.db, "wiki", base, &flow, admin.id, None, app.clock_now()).await.unwrap();
+    use proto::flow::Method::{Password, Totp};
+    set_flow(&app, "wiki", &[&[Password], &[Totp]]).await;
 
     let r = browser.get(authorize_url(&app, &wiki, &[])).send().await.unwrap();
     let handle = query_of(&app.url(&location(&r)))["request"].clone();
@@ -460,6 +453,61 @@ async fn an_application_flow_asks_only_the_missing_step(app: TestApp) {
     assert_eq!(claims.acr, "2");
 }
 it_test!(an_application_flow_asks_only_the_missing_step);
+
+/// Saves `steps` (each step's options, asked every time) as the login flow
+/// of the application `handle`, as an administrator.
+async fn set_flow(app: &TestApp, handle: &str, steps: &[&[proto::flow::Method]]) {
+    let ctx = &app.services.ctx;
+    let steps = steps.iter().map(|o| proto::flow::Step { options: o.to_vec(), when: Default::default() }).collect();
+    let admin = app.user("root", true).await;
+    let base = domain::flows::current(&ctx.db, handle).await.unwrap().version;
+    domain::flows::update(&ctx.db, handle, base, &proto::flow::Flow { steps }, admin.id, None, app.clock_now()).await.unwrap();
+}
+
+/// Threat: an application whose flow asks for a password alone used as a
+/// way into My Account and the console, whose own flow also asks this
+/// person for an authenticator code. Signing in through the application
+/// runs its flow (no code asked) and signs in to it; My Account, the
+/// console and their calls then ask for the missing step first.
+async fn an_applications_own_flow_signs_in_and_my_account_asks_for_the_rest(app: TestApp) {
+    app.user("alice", true).await;
+    let (wiki, _) = register(&app, "Wiki", |s| s.trusted = true).await;
+    let enrolling = app.signed_in("alice").await;
+    reauthenticate(&app, &enrolling).await;
+    let totp = enrol_totp(&app, &enrolling).await;
+    use proto::flow::Method::{Passkey, Password};
+    set_flow(&app, "wiki", &[&[Password, Passkey]]).await;
+
+    // A browser with no session: the authorization sends it to sign in.
+    let browser = app.client();
+    let to = location(&browser.get(authorize_url(&app, &wiki, &[])).send().await.unwrap());
+    let next = query_of(&app.url(&to))["next"].clone();
+    let (status, went) =
+        call(&app, &browser, "/api/auth/login", &[("identifier", "alice"), ("password", TEST_PASSWORD), ("next", &next)]).await;
+    assert_eq!((status, went.as_str()), (StatusCode::OK, Some(next.as_str())), "no code asked: the application's flow");
+    let back = browse(&app, &browser, &app.url(&next)).await;
+    assert!(query_of(&back).contains_key("code"), "{back}");
+
+    // The same session is not My Account's: its pages and calls ask for the code.
+    let r = browser.get(app.url("/myaccount/security")).send().await.unwrap();
+    assert_eq!(location(&r), "/login/step-up?next=/myaccount/security");
+    for path in ["/api/account/me", "/api/admin/applications"] {
+        let (status, body) = call(&app, &browser, path, &[]).await;
+        assert_eq!((status, body.as_str()), (StatusCode::FORBIDDEN, Some("StepUpRequired")), "{path}");
+    }
+    let (_, step) = call(&app, &browser, "/api/auth/step_up", &[]).await;
+    assert_eq!((step["Prove"]["totp"].as_bool(), step["Prove"]["password"].as_bool()), (Some(true), Some(false)), "{step}");
+    // A password again is not the step asked for.
+    reauthenticate(&app, &browser).await;
+    assert_eq!(call(&app, &browser, "/api/account/me", &[]).await.0, StatusCode::FORBIDDEN);
+    app.advance(STEP);
+    let (status, _) = call(&app, &browser, "/api/reauth/confirm", &[("method", "totp"), ("secret", &code(&app, &totp, 0))]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(call(&app, &browser, "/api/auth/step_up", &[]).await.1, "Done");
+    assert_eq!(call(&app, &browser, "/api/account/me", &[]).await.0, StatusCode::OK);
+    assert_eq!(browser.get(app.url("/myaccount/security")).send().await.unwrap().status(), StatusCode::OK);
+}
+it_test!(an_applications_own_flow_signs_in_and_my_account_asks_for_the_rest);
 
 /// Revoking access ends every token under the consent at once; the next
 /// sign-in asks for consent again.

@@ -11,8 +11,9 @@ pub async fn login(identifier: String, password: String, next: Option<String>) -
     use crate::ssr::*;
     let s = services()?;
     check_sign_in_form(&identifier, &password)?;
-    let (device, previous) = (known_users_probe(), session().token);
-    let outcome = domain::signin::with_password(&s.ctx, &identifier, &password, device, &client_meta(), previous.as_deref(), now()).await?;
+    let (browser, previous) = (signing_in_browser(&s, next.as_deref()).await?, session().token);
+    let outcome =
+        domain::signin::with_password(&s.ctx, &identifier, &password, browser, &client_meta(), previous.as_deref(), now()).await?;
     finish_step(&s, outcome, next.as_deref()).await
 }
 
@@ -48,13 +49,18 @@ fn code_proof<'a>(method: &str, code: &'a str) -> Result<domain::signin::Proof<'
     Ok(proof)
 }
 
-/// The "new device" flag for a sign-in: computed per person once they are
-/// known, so the first step passes the browser's cookie along instead.
+/// The browser signing in: its known-device cookie (the "new device" flag
+/// is computed per person once they are known), and the application whose
+/// login flow applies — the one an authorization in `next` is for, or My
+/// Account.
 #[cfg(feature = "ssr")]
-fn known_users_probe() -> domain::signin::Device {
+async fn signing_in_browser(s: &crate::ssr::Services, next: Option<&str>) -> Result<domain::signin::Browser, AppError> {
     use crate::ssr::*;
-    let cookie = services().map(|s| s.cookie.device());
-    domain::signin::Device { known_cookie: cookie.ok().and_then(read_cookie) }
+    let app = match next.and_then(crate::routes::oidc_request_in) {
+        Some(handle) => domain::oidc::requests::load(&s.ctx.db, &handle, now()).await?.map(|(_, _, app)| app.handle),
+        None => None,
+    };
+    Ok(domain::signin::Browser { known_cookie: read_cookie(s.cookie.device()), app })
 }
 
 /// After a later sign-in step: a sign-in that ended (too many wrong answers,
@@ -177,8 +183,8 @@ pub async fn finish_passkey_sign_in(ceremony: String, credential: String, next: 
     let s = services()?;
     let ceremony = parse_ceremony(&ceremony)?;
     let credential = parse_credential(&credential)?;
-    let (device, previous) = (known_users_probe(), session().token);
-    let outcome = domain::signin::with_passkey(&s.ctx, ceremony, &credential, device, &client_meta(), previous.as_deref(), now()).await?;
+    let (browser, previous) = (signing_in_browser(&s, next.as_deref()).await?, session().token);
+    let outcome = domain::signin::with_passkey(&s.ctx, ceremony, &credential, browser, &client_meta(), previous.as_deref(), now()).await?;
     finish_step(&s, outcome, next.as_deref()).await
 }
 
@@ -204,6 +210,22 @@ pub async fn finish_passkey_step(ceremony: String, credential: String, next: Opt
     let proof = Proof::Passkey { ceremony: parse_ceremony(&ceremony)?, credential: &parse_credential(&credential)? };
     let outcome = domain::signin::verify(&s.ctx, &token, proof, &client_meta(), session().token.as_deref(), now()).await;
     conclude_step(&s, outcome, next.as_deref()).await
+}
+
+/// What My Account's login flow still asks of this session: after a
+/// sign-in through an application whose flow asks for less, the missing
+/// step (then My Account and the console open). **Requires:** a session.
+#[server(prefix = "/api/auth", endpoint = "step_up")]
+pub async fn get_step_up() -> Result<StepUp, AppError> {
+    use crate::ssr::*;
+    use proto::flow::Next;
+    let auth = require_user()?;
+    let s = services()?;
+    Ok(match domain::reauth::my_account_step(&s.ctx, &auth).await? {
+        Next::Complete => StepUp::Done,
+        Next::Step { options, .. } => StepUp::Prove(crate::features::reauth::ReauthOptions::offering(&options)),
+        Next::Blocked { index } => StepUp::Blocked { step: index + 1 },
+    })
 }
 
 /// Ends this browser's session on the server and clears the cookie.

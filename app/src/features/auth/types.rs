@@ -26,3 +26,15 @@ pub struct PendingSignIn {
     pub failures_left: i32,
     pub expires_in_secs: i64,
 }
+
+/// What My Account's login flow still asks of a session that signed in
+/// through an application whose flow asks for less.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepUp {
+    /// Nothing: My Account opens.
+    Done,
+    /// A proof with one of these.
+    Prove(crate::features::reauth::ReauthOptions),
+    /// Step `step` (one-based) asks for a method the person has not set up.
+    Blocked { step: usize },
+}

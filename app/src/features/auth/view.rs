@@ -1,15 +1,17 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use super::api::{
     CancelSignIn, CreateFirstAdmin, Login, Logout, VerifySignIn, finish_passkey_sign_in, finish_passkey_step, get_pending_sign_in,
-    get_setup_info, start_passkey_sign_in, start_passkey_step,
+    get_setup_info, get_step_up, start_passkey_sign_in, start_passkey_step,
 };
-use super::types::SetupState;
+use super::types::{SetupState, StepUp};
 use crate::components::{Alert, AlertKind, ErrorAlert, Spinner, TextField, hard_navigate, hydrated};
 use crate::error::{AppError, message_for};
 use crate::features::passkeys;
+use crate::features::reauth::view::{Plain, ReauthPanel, plain_reauth};
 use crate::routes;
 use crate::validation::{password_policy_hint, validate_email, validate_new_password, validate_username};
 use proto::flow::Method;
@@ -294,6 +296,67 @@ fn VerifyStep(pending: super::types::PendingSignIn, query: Memo<leptos_router::p
         <ActionForm action=cancel>
             <button class="button button--quiet" type="submit">"Cancel and start again"</button>
         </ActionForm>
+    }
+}
+
+/// `/login/step-up?next=…`: the person signed in through an application
+/// whose login flow asks for less than My Account's (a password alone, say,
+/// where My Account also asks for an authenticator code). My Account and
+/// the console ask here for the missing step, then open `next`. Works
+/// without JavaScript: the proof is a plain form that comes back here.
+#[component]
+pub fn StepUpPage() -> impl IntoView {
+    let next = routes::safe_next(use_query_map().with_untracked(|q| q.get("next")).as_deref());
+    let plain = plain_reauth();
+    let found = Resource::new(|| (), |_| get_step_up());
+    view! {
+        <Title text="One more step"/>
+        <main class="center-page">
+            <div class="card auth-card" data-testid="step-up-page">
+                <p class="brand">"Latchkey"</p>
+                <h1>"One more step"</h1>
+                <Transition fallback=|| view! { <Spinner/> }>
+                    {move || {
+                        let (next, plain) = (next.clone(), plain.clone());
+                        Suspend::new(async move {
+                            match found.await {
+                                Ok(step) => view! { <StepUpStep step next plain/> }.into_any(),
+                                Err(AppError::Unauthenticated) => view! { <Redirect path=routes::login_with_next(&next)/> }.into_any(),
+                                Err(e) => view! { <ErrorAlert error=e/> }.into_any(),
+                            }
+                        })
+                    }}
+                </Transition>
+                <SignOutButton/>
+            </div>
+        </main>
+    }
+}
+
+#[component]
+fn StepUpStep(step: StepUp, next: String, plain: Option<Plain>) -> impl IntoView {
+    match step {
+        StepUp::Done => {
+            let target = next.clone();
+            Effect::new(move |_| hard_navigate(&target));
+            view! { <p><a class="button button--primary" href=next data-testid="continue">"Continue"</a></p> }.into_any()
+        }
+        StepUp::Prove(options) => {
+            let retry = RwSignal::new(Some(Callback::new(move |_: ()| hard_navigate(&next))));
+            view! {
+                <p class="muted" data-testid="step-up">
+                    "You signed in for an application that asks for fewer sign-in steps than My Account. Confirm it's you to open My Account."
+                </p>
+                <ReauthPanel retry options plain/>
+            }
+            .into_any()
+        }
+        StepUp::Blocked { step } => view! {
+            <Alert kind=AlertKind::Error message=format!(
+                "My Account asks, at sign-in step {step}, for a method you have not set up, so it can't open with this sign-in. Sign out and sign in to My Account directly, or ask an administrator."
+            )/>
+        }
+        .into_any(),
     }
 }
 

@@ -10,22 +10,13 @@ mod map {
     use crate::features::admin::types::AppSummary;
     use crate::features::reauth::ReauthOptions;
     use domain::oidc::authorize::Next;
-    use proto::flow::Method;
 
     /// The page's view of what the authorization needs next.
     pub fn authorization(next: Next, app: &domain::apps::App, handle: &str) -> Result<Authorization, AppError> {
         let resume = crate::routes::oidc_resume(handle);
         let step = match next {
             Next::SignIn => Step::Go(resume.clone()),
-            Next::Prove { options, again } => Step::Prove {
-                options: ReauthOptions {
-                    password: options.contains(&Method::Password),
-                    totp: options.contains(&Method::Totp) || options.contains(&Method::BackupCode),
-                    passkey: options.contains(&Method::Passkey),
-                    recent_for_secs: 0,
-                },
-                again,
-            },
+            Next::Prove { options, again } => Step::Prove { options: ReauthOptions::offering(&options), again },
             Next::Consent { asked, allowed_before } => Step::Consent {
                 scopes: domain::oidc::claims::ordered(&asked)
                     .into_iter()

@@ -18,3 +18,17 @@ pub struct ReauthOptions {
     /// Seconds the current proof stays recent (0 when a new one is needed).
     pub recent_for_secs: i64,
 }
+
+impl ReauthOptions {
+    /// The ways to prove a sign-in step that offers `methods` (a backup
+    /// code is typed where an authenticator code is).
+    pub fn offering(methods: &[proto::flow::Method]) -> Self {
+        use proto::flow::Method;
+        Self {
+            password: methods.contains(&Method::Password),
+            totp: methods.contains(&Method::Totp) || methods.contains(&Method::BackupCode),
+            passkey: methods.contains(&Method::Passkey),
+            recent_for_secs: 0,
+        }
+    }
+}
