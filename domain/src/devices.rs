@@ -45,21 +45,20 @@ pub async fn is_known(db: &impl ConnectionTrait, cookie: Option<&str>, user_id: 
 /// replaced (rotated), and other people's entries are kept.
 pub async fn remember(db: &impl ConnectionTrait, cookie: Option<&str>, user_id: Uuid, now: DateTime<Utc>) -> Result<String> {
     let existing: Vec<&str> = tokens(cookie).collect();
+    // The person's earlier entries in this cookie are deleted, and learned
+    // which they were, in one statement (`DELETE … RETURNING`).
     let mine: Vec<String> = if existing.is_empty() {
         Vec::new()
     } else {
-        KnownDevices::find()
+        KnownDevices::delete_many()
             .filter(known_devices::Column::TokenHash.is_in(existing.iter().map(|t| hash_token(t))))
             .filter(known_devices::Column::UserId.eq(user_id))
-            .all(db)
+            .exec_with_returning(db)
             .await?
             .into_iter()
             .map(|d| d.token_hash.expose().to_owned())
             .collect()
     };
-    if !mine.is_empty() {
-        KnownDevices::delete_many().filter(known_devices::Column::TokenHash.is_in(mine.clone())).exec(db).await?;
-    }
     let token = random_token();
     known_devices::ActiveModel {
         id: Set(Uuid::now_v7()),
