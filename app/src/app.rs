@@ -6,7 +6,14 @@ use leptos_router::{SsrMode, path};
 use crate::components::{AccountLayout, NotFound};
 use crate::features::admin::view::{AdminLayout, ApplicationPage, ApplicationsPage, NewApplicationPage};
 use crate::features::applications::view::MyApplicationsPage;
-use crate::features::auth::view::{LoginPage, SetupPage, StepUpPage, VerifyPage};
+use crate::features::auth::view::{SetupPage, StepUpPage};
+// The sign-in pages are served without the app (`routes::SERVED_WITHOUT_APP`):
+// in the browser's bundle their routes load the server's page, so their
+// code is not in the bundle.
+#[cfg(feature = "hydrate")]
+use crate::components::{ServerPage as LoginPage, ServerPage as VerifyPage};
+#[cfg(not(feature = "hydrate"))]
+use crate::features::auth::view::{LoginPage, VerifyPage};
 use crate::features::authorize::view::AuthorizationPage;
 use crate::features::consents::view::ConsentsPage;
 use crate::features::profile::view::{OverviewPage, PersonalInfoPage};
@@ -19,6 +26,16 @@ use crate::features::sessions::view::SessionsPage;
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::ssr::provide_csp_nonce();
+    #[cfg(feature = "ssr")]
+    let without_app = crate::ssr::request_path().is_some_and(|p| crate::routes::served_without_app(&p));
+    #[cfg(not(feature = "ssr"))]
+    let without_app = false;
+    // The sign-in pages load one small script instead of the app.
+    let scripts = if without_app {
+        view! { <script type="module" src="/pkg/signin.js"></script> }.into_any()
+    } else {
+        view! { <HydrationScripts options/> }.into_any()
+    };
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -28,7 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="stylesheet" href="/pkg/latchkey.css"/>
                 <link rel="icon" href="/favicon.ico"/>
-                <HydrationScripts options/>
+                {scripts}
                 <MetaTags/>
             </head>
             <body>

@@ -27,6 +27,17 @@ pub const OIDC_RESUME: &str = "/oauth2/authorize/resume";
 /// Applications the person allowed (OpenID Connect consents).
 pub const CONSENTS: &str = "/myaccount/consents";
 
+/// The pages served without the WebAssembly app: the sign-in pages, which
+/// everyone loads every day (often on a phone). Their forms are plain forms;
+/// `/pkg/signin.js` (a few KiB) adds passkeys. The app's bundle loads with
+/// My Account.
+pub const SERVED_WITHOUT_APP: [&str; 2] = [LOGIN, LOGIN_VERIFY];
+
+/// Whether the page at `path` is served without the WebAssembly app.
+pub fn served_without_app(path: &str) -> bool {
+    SERVED_WITHOUT_APP.contains(&path)
+}
+
 /// Where to go after signing in: `next` if it is a local path on this site,
 /// otherwise My Account. Refuses `//host`, `/\host`, schemes, and control
 /// characters, so the sign-in page cannot be used as an open redirect.

@@ -107,6 +107,11 @@ fn parts() -> Option<Parts> {
     use_context::<Parts>()
 }
 
+/// The path of the request being answered, if any.
+pub fn request_path() -> Option<String> {
+    parts().map(|p| p.uri.path().to_owned())
+}
+
 pub fn session() -> RequestSession {
     parts().and_then(|p| p.extensions.get::<RequestSession>().cloned()).unwrap_or_default()
 }

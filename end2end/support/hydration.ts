@@ -30,6 +30,8 @@ import type { BrowserContext, Page } from '@playwright/test';
 declare global {
   interface Window {
     __latchkeyWasmReady?: boolean;
+    /** Set by `/pkg/signin.js`, the sign-in pages' script (they load no app). */
+    __latchkeyPageReady?: boolean;
     __latchkeyWasmFailed?: string;
   }
 }
@@ -57,13 +59,19 @@ export async function installHydrationProbe(context: BrowserContext): Promise<vo
 }
 
 /**
- * Waits until the current document is hydrated. Call it after the document
+ * Waits until the current document is hydrated (or, on the sign-in pages,
+ * which load no app, until their script has run). Call it after the document
  * has loaded (after goto/reload/waitForURL), never while a navigation to a
  * new document is still pending: the old document's flag would answer.
  */
 export async function waitForHydration(page: Page, timeout = 20_000): Promise<void> {
   const outcome = await page.waitForFunction(
-    () => (window.__latchkeyWasmReady ? 'ok' : window.__latchkeyWasmFailed ? `failed: ${window.__latchkeyWasmFailed}` : false),
+    () =>
+      window.__latchkeyWasmReady || window.__latchkeyPageReady
+        ? 'ok'
+        : window.__latchkeyWasmFailed
+          ? `failed: ${window.__latchkeyWasmFailed}`
+          : false,
     undefined,
     { timeout },
   );

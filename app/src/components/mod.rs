@@ -31,6 +31,20 @@ pub fn hard_navigate(url: &str) {
     let _ = url;
 }
 
+/// In the browser's app, a page the server serves without the app
+/// ([`crate::routes::served_without_app`]): reached by a link or a redirect
+/// inside the app, it loads the server's page.
+#[leptos::prelude::component]
+pub fn ServerPage() -> impl leptos::prelude::IntoView {
+    #[cfg(feature = "hydrate")]
+    leptos::prelude::Effect::new(|_| {
+        let location = leptos::prelude::window().location();
+        if let Ok(href) = location.href() {
+            let _ = location.replace(&href);
+        }
+    });
+}
+
 /// False in the server's HTML and until the app has hydrated in the browser:
 /// hides controls that need JavaScript (e.g. passkeys) when it is off.
 pub fn hydrated() -> leptos::prelude::ReadSignal<bool> {

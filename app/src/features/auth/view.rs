@@ -3,14 +3,10 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
-use super::api::{
-    CancelSignIn, CreateFirstAdmin, Login, Logout, VerifySignIn, finish_passkey_sign_in, finish_passkey_step, get_pending_sign_in,
-    get_setup_info, get_step_up, start_passkey_sign_in, start_passkey_step,
-};
+use super::api::{CancelSignIn, CreateFirstAdmin, Login, Logout, VerifySignIn, get_pending_sign_in, get_setup_info, get_step_up};
 use super::types::{SetupState, StepUp};
-use crate::components::{Alert, AlertKind, ErrorAlert, Spinner, TextField, hard_navigate, hydrated};
+use crate::components::{Alert, AlertKind, ErrorAlert, Spinner, TextField, hard_navigate};
 use crate::error::{AppError, message_for};
-use crate::features::passkeys;
 use crate::features::reauth::view::{Plain, ReauthPanel, plain_reauth};
 use crate::routes;
 use crate::validation::{password_policy_hint, validate_email, validate_new_password, validate_username};
@@ -43,26 +39,6 @@ where
     }
 }
 
-/// Runs a passkey sign-in step started by a click: shows progress, then goes
-/// where the server sends the browser, or shows why not.
-fn run_passkey(
-    busy: RwSignal<bool>,
-    error: RwSignal<Option<String>>,
-    attempt: impl std::future::Future<Output = Result<String, String>> + 'static,
-) {
-    error.set(None);
-    busy.set(true);
-    leptos::task::spawn_local(async move {
-        match attempt.await {
-            Ok(target) => hard_navigate(&target),
-            Err(message) => {
-                busy.set(false);
-                error.set(Some(message));
-            }
-        }
-    });
-}
-
 /// `/login`: username or email, and password.
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -78,37 +54,6 @@ pub fn LoginPage() -> impl IntoView {
     let identifier_error = action_field_error(login, "identifier");
     let password_error = action_field_error(login, "password");
     let form_error = action_form_error(login);
-    let passkey_error = RwSignal::new(None::<String>);
-    let passkey_busy = RwSignal::new(false);
-    let js = hydrated();
-    // Offer passkeys in the username field's autofill where the browser can
-    // (conditional mediation); the request waits until the person picks one.
-    Effect::new(move |_| {
-        leptos::task::spawn_local(async move {
-            if !passkeys::conditional_available().await {
-                return;
-            }
-            if let Ok(c) = start_passkey_sign_in(true).await
-                && let Ok(credential) = passkeys::get_conditional(&c.options).await
-            {
-                passkey_busy.set(true);
-                match finish_passkey_sign_in(c.ceremony, credential, Some(next_untracked(query))).await {
-                    Ok(target) => hard_navigate(&target),
-                    Err(e) => {
-                        passkey_busy.set(false);
-                        passkey_error.set(Some(e.to_string()));
-                    }
-                }
-            }
-        });
-    });
-    let sign_in_with_passkey = move |_| {
-        run_passkey(passkey_busy, passkey_error, async move {
-            let c = start_passkey_sign_in(false).await.map_err(|e| e.to_string())?;
-            let credential = passkeys::get(&c.options).await?;
-            finish_passkey_sign_in(c.ceremony, credential, Some(next_untracked(query))).await.map_err(|e| e.to_string())
-        })
-    };
     view! {
         <Title text="Sign in"/>
         <main class="center-page">
@@ -147,16 +92,9 @@ pub fn LoginPage() -> impl IntoView {
                     </button>
                 </ActionForm>
                 <div class="divider" role="separator"><span>"or"</span></div>
-                {move || passkey_error.get().map(|m| view! { <Alert kind=AlertKind::Error message=m/> })}
-                <button
-                    class="button button--wide"
-                    hidden=move || !js.get()
-                    type="button"
-                    data-testid="passkey-sign-in"
-                    on:click=sign_in_with_passkey
-                    disabled=move || passkey_busy.get()
-                >
-                    {move || if passkey_busy.get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }}
+                // Shown, and run, by `/pkg/signin.js` where the browser has passkeys.
+                <button class="button button--wide" hidden=true type="button" data-testid="passkey-sign-in" data-passkey="sign-in">
+                    "Sign in with a passkey"
                 </button>
                 <noscript><p class="muted">"Signing in with a passkey needs JavaScript."</p></noscript>
             </div>
@@ -224,16 +162,6 @@ fn VerifyStep(pending: super::types::PendingSignIn, query: Memo<leptos_router::p
     // Without JavaScript the server's redirect brings the error back but not
     // which form was sent: show it above the forms instead of not at all.
     let unplaced_code_error = move || if last_method().is_none() { code_error() } else { None };
-    let passkey_error = RwSignal::new(None::<String>);
-    let passkey_busy = RwSignal::new(false);
-    let js = hydrated();
-    let use_passkey = move |_| {
-        run_passkey(passkey_busy, passkey_error, async move {
-            let c = start_passkey_step().await.map_err(|e| e.to_string())?;
-            let credential = passkeys::get(&c.options).await?;
-            finish_passkey_step(c.ceremony, credential, Some(next_untracked(query))).await.map_err(|e| e.to_string())
-        })
-    };
     let options = pending.options.clone();
     let first = options.first().copied();
     let show_totp = options.contains(&Method::Totp);
@@ -264,10 +192,9 @@ fn VerifyStep(pending: super::types::PendingSignIn, query: Memo<leptos_router::p
         {show_passkey.then(|| view! {
             <section class="verify-option" aria-labelledby="verify-passkey">
                 <h2 id="verify-passkey">"Passkey"</h2>
-                {move || passkey_error.get().map(|m| view! { <Alert kind=AlertKind::Error message=m/> })}
-                <button class="button button--wide" hidden=move || !js.get() type="button" data-testid="verify-passkey" on:click=use_passkey
-                    disabled=move || passkey_busy.get()>
-                    {move || if passkey_busy.get() { "Waiting for your passkey…" } else { "Use a passkey" }}
+                // Shown, and run, by `/pkg/signin.js` where the browser has passkeys.
+                <button class="button button--wide" hidden=true type="button" data-testid="verify-passkey" data-passkey="step">
+                    "Use a passkey"
                 </button>
                 <noscript><p class="muted">"Using a passkey needs JavaScript."</p></noscript>
             </section>

@@ -51,60 +51,19 @@ mod browser {
         serde_json::to_string(&rpkc).map_err(|e| e.to_string())
     }
 
-    thread_local! {
-        /// The pending autofill (conditional) request, aborted before a modal one.
-        static CONDITIONAL: std::cell::RefCell<Option<web_sys::AbortController>> = const { std::cell::RefCell::new(None) };
-    }
-
-    fn abort_conditional() {
-        CONDITIONAL.with(|c| {
-            if let Some(ctrl) = c.borrow_mut().take() {
-                ctrl.abort();
-            }
-        });
-    }
-
     /// Uses a passkey; returns the browser's answer as JSON.
     pub async fn get(options_json: &str) -> Result<String, String> {
-        abort_conditional();
-        request(options_json, None).await
-    }
-
-    /// Waits for the person to pick a passkey in the username field's autofill.
-    pub async fn get_conditional(options_json: &str) -> Result<String, String> {
-        abort_conditional();
-        let ctrl = web_sys::AbortController::new().map_err(|_| "The browser cannot wait for a passkey here.".to_string())?;
-        let signal = ctrl.signal();
-        CONDITIONAL.with(|c| *c.borrow_mut() = Some(ctrl));
-        request(options_json, Some(signal)).await
-    }
-
-    async fn request(options_json: &str, signal: Option<web_sys::AbortSignal>) -> Result<String, String> {
         let rcr: RequestChallengeResponse = serde_json::from_str(options_json).map_err(|e| format!("Bad options from the server: {e}"))?;
         let opts: web_sys::CredentialRequestOptions = rcr.into();
-        if let Some(signal) = &signal {
-            opts.set_signal(signal);
-        }
         let promise = container()?.get_with_options(&opts).map_err(message_for)?;
         let cred = JsFuture::from(promise).await.map_err(message_for)?;
         let cred: web_sys::PublicKeyCredential = cred.dyn_into().map_err(|_| "The browser gave no passkey.".to_string())?;
         serde_json::to_string(&PublicKeyCredential::from(cred)).map_err(|e| e.to_string())
     }
-
-    /// Whether the browser can offer passkeys in the username field's autofill.
-    pub async fn conditional_available() -> bool {
-        let Some(window) = web_sys::window() else { return false };
-        let Ok(pkc) = js_sys::Reflect::get(&window, &"PublicKeyCredential".into()) else { return false };
-        let Ok(f) = js_sys::Reflect::get(&pkc, &"isConditionalMediationAvailable".into()) else { return false };
-        let Some(f) = f.dyn_ref::<js_sys::Function>() else { return false };
-        let Ok(p) = f.call0(&pkc) else { return false };
-        let Ok(p) = p.dyn_into::<js_sys::Promise>() else { return false };
-        JsFuture::from(p).await.map(|v| v.as_bool().unwrap_or(false)).unwrap_or(false)
-    }
 }
 
 #[cfg(feature = "hydrate")]
-pub use browser::{conditional_available, create, get, get_conditional};
+pub use browser::{create, get};
 
 #[cfg(not(feature = "hydrate"))]
 pub async fn create(_options_json: &str) -> Result<String, String> {
@@ -114,16 +73,6 @@ pub async fn create(_options_json: &str) -> Result<String, String> {
 #[cfg(not(feature = "hydrate"))]
 pub async fn get(_options_json: &str) -> Result<String, String> {
     Err("Passkeys need JavaScript.".into())
-}
-
-#[cfg(not(feature = "hydrate"))]
-pub async fn get_conditional(_options_json: &str) -> Result<String, String> {
-    Err("Passkeys need JavaScript.".into())
-}
-
-#[cfg(not(feature = "hydrate"))]
-pub async fn conditional_available() -> bool {
-    false
 }
 
 /// Server side: reads the browser's JSON answer, with a clear message when it is not one.
