@@ -189,6 +189,12 @@ async fn load(base: &str, accounts: usize, concurrency: usize, seconds: u64) {
         idle.len()
     );
 
+    // The argon2 bound, measured just before and just after the load: on a
+    // shared machine the speed drifts (seen here: 74 to 89 hashes/s within a
+    // minute), so a bound taken at another time can't be compared.
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let bound_before = hash_rate(cores, 3).await;
+
     let done = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -207,6 +213,12 @@ async fn load(base: &str, accounts: usize, concurrency: usize, seconds: u64) {
         done.load(Ordering::Relaxed) as f64 / secs,
         done.load(Ordering::Relaxed),
         failed.load(Ordering::Relaxed)
+    );
+    let bound_after = hash_rate(cores, 3).await;
+    let bound = (bound_before + bound_after) / 2.0;
+    println!(
+        "  = {:.1} % of the argon2 bound on {cores} cores measured around it ({bound_before:.1}/s before, {bound_after:.1}/s after)",
+        100.0 * done.load(Ordering::Relaxed) as f64 / secs / bound
     );
     println!(
         "Personal info read during sign-in saturation: p50 {:.2} ms, p99 {:.2} ms ({} reads)",
