@@ -32,7 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let without_app = false;
     // The sign-in pages load one small script instead of the app.
     let scripts = if without_app {
-        view! { <script type="module" src="/pkg/signin.js"></script> }.into_any()
+        view! { <script type="module" src="/pkg/signin.js" nonce=leptos::nonce::use_nonce()></script> }.into_any()
     } else {
         view! { <HydrationScripts options/> }.into_any()
     };

@@ -4,16 +4,29 @@ use crate::it_test;
 use crate::support::*;
 use reqwest::StatusCode;
 
-async fn html_pages_carry_a_nonce_csp_and_security_headers(app: TestApp) {
-    let c = app.client();
-    let r = app.get(&c, "/login").await;
+/// The page at `path` as `c` gets it: its headers, its body, and the CSP
+/// nonce, checked to be on every script of the page.
+async fn page_with_nonce(app: &TestApp, c: &reqwest::Client, path: &str) -> (reqwest::header::HeaderMap, String) {
+    let r = app.get(c, path).await;
     assert_eq!(r.status(), StatusCode::OK);
     let h = r.headers().clone();
     let csp = h["content-security-policy"].to_str().unwrap().to_owned();
     let body = r.text().await.unwrap();
     let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).unwrap();
-    assert!(body.contains(&format!(r#"nonce="{nonce}""#)), "the hydration script carries the header's nonce");
-    assert_eq!(body.matches("<script").count(), body.matches(&format!(r#"nonce="{nonce}""#)).count(), "no script without the nonce");
+    assert!(body.contains(&format!(r#"nonce="{nonce}""#)), "{path}: its script carries the header's nonce");
+    let scripts = body.matches("<script").count();
+    assert_eq!(scripts, body.matches(&format!(r#"nonce="{nonce}""#)).count(), "{path}: no script without the nonce");
+    (h, body)
+}
+
+async fn html_pages_carry_a_nonce_csp_and_security_headers(app: TestApp) {
+    let c = app.client();
+    // A page with the app, and a sign-in page, which loads one small script instead.
+    let (_, with_app) = page_with_nonce(&app, &c, "/forgot-password").await;
+    assert!(with_app.contains("/pkg/frontend.js") && !with_app.contains("/pkg/signin.js"));
+    let (h, body) = page_with_nonce(&app, &c, "/login").await;
+    assert!(body.contains("/pkg/signin.js") && !body.contains("/pkg/frontend.js"), "the sign-in page loads no app");
+    let csp = h["content-security-policy"].to_str().unwrap().to_owned();
     for part in
         ["default-src 'none'", "script-src 'self'", "'wasm-unsafe-eval'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"]
     {
