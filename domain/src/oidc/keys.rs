@@ -30,7 +30,7 @@ pub const PUBLISH_LEAD: Duration = Duration::from_secs(2 * 5 * 60);
 pub const RETIRED_PUBLISHED: Duration = Duration::from_secs(24 * 60 * 60 + 5 * 60);
 
 /// Sealing context of private keys: a value sealed for another purpose never opens as one.
-const SEAL_CONTEXT: &str = "oidc-signing-key";
+pub(crate) const SEAL_CONTEXT: &str = "oidc-signing-key";
 
 /// An ID token signing algorithm Latchkey offers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
