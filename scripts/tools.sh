@@ -80,9 +80,14 @@ ensure_postgres() {
 build_client() {
   local profile="${1:-release}"
   say "Building the browser bundle ($profile)"
-  (cd "$ROOT" && trunk build $([ "$profile" = release ] && echo --release) >/dev/null)
+  local release=$([ "$profile" = release ] && echo --release)
   local site="$ROOT/target/site"   # Trunk's dist (Trunk.toml), whatever CARGO_TARGET_DIR is
-  rm -f "$site/pkg/index.html"
+  # Everyone's bundle, then the administrators' (with the console) inside it:
+  # Trunk empties its dist first, so this order keeps both.
+  (cd "$ROOT" && trunk build $release >/dev/null)
+  (cd "$ROOT" && trunk build frontend/console.html $release --dist "$site/pkg/console" --public-url /pkg/console/ >/dev/null)
+  rm -f "$site/pkg/index.html" "$site/pkg/console/index.html" "$site/pkg/console/latchkey.css"
   cp -r "$ROOT/public/." "$site/"
   node "$ROOT/scripts/precompress.mjs" "$site/pkg"
+  node "$ROOT/scripts/precompress.mjs" "$site/pkg/console"
 }

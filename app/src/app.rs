@@ -4,6 +4,14 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::components::{AccountLayout, NotFound};
+// The console's pages are in the administrators' bundle only; in the other
+// bundle its routes load the server's page (which, for someone who is not an
+// administrator, loads no app: see `shell`).
+#[cfg(not(feature = "console"))]
+use crate::components::{
+    ServerPage as AdminLayout, ServerPage as ApplicationPage, ServerPage as ApplicationsPage, ServerPage as NewApplicationPage,
+};
+#[cfg(feature = "console")]
 use crate::features::admin::view::{AdminLayout, ApplicationPage, ApplicationsPage, NewApplicationPage};
 use crate::features::applications::view::MyApplicationsPage;
 use crate::features::auth::view::{SetupPage, StepUpPage};
@@ -27,14 +35,21 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::ssr::provide_csp_nonce();
     #[cfg(feature = "ssr")]
-    let without_app = crate::ssr::request_path().is_some_and(|p| crate::routes::served_without_app(&p));
+    let bundle = crate::ssr::bundle_for_request();
     #[cfg(not(feature = "ssr"))]
-    let without_app = false;
-    // The sign-in pages load one small script instead of the app.
-    let scripts = if without_app {
-        view! { <script type="module" src="/pkg/signin.js" nonce=leptos::nonce::use_nonce()></script> }.into_any()
-    } else {
-        view! { <HydrationScripts options/> }.into_any()
+    let bundle = crate::routes::Bundle::App;
+    let scripts = match bundle {
+        // The sign-in pages load one small script instead of the app.
+        crate::routes::Bundle::SignIn => {
+            view! { <script type="module" src="/pkg/signin.js" nonce=leptos::nonce::use_nonce()></script> }.into_any()
+        }
+        crate::routes::Bundle::None => ().into_any(),
+        crate::routes::Bundle::App => view! { <HydrationScripts options/> }.into_any(),
+        crate::routes::Bundle::Console => {
+            let mut options = options;
+            options.site_pkg_dir = crate::routes::CONSOLE_PKG_DIR.into();
+            view! { <HydrationScripts options/> }.into_any()
+        }
     };
     view! {
         <!DOCTYPE html>

@@ -33,9 +33,40 @@ pub const CONSENTS: &str = "/myaccount/consents";
 /// My Account.
 pub const SERVED_WITHOUT_APP: [&str; 2] = [LOGIN, LOGIN_VERIFY];
 
-/// Whether the page at `path` is served without the WebAssembly app.
-pub fn served_without_app(path: &str) -> bool {
-    SERVED_WITHOUT_APP.contains(&path)
+/// Where the administrators' bundle (My Account and the console) is served
+/// from, below the site root; the other bundle is in `pkg`.
+pub const CONSOLE_PKG_DIR: &str = "pkg/console";
+
+/// What a page loads in the browser besides its HTML and stylesheet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bundle {
+    /// `/pkg/signin.js` only (the sign-in pages).
+    SignIn,
+    /// No script: the page is complete as served (the console's "not
+    /// allowed" page for someone who is not an administrator).
+    None,
+    /// The app without the console: everyone who is not an administrator.
+    App,
+    /// The app with the console: administrators, on every page, so moving
+    /// between My Account and the console stays in the app.
+    Console,
+}
+
+/// The bundle for the page at `path` requested by someone who is (or is
+/// not, or not signed in) an administrator. People who are not
+/// administrators never load the console's code, not even by opening a
+/// console address (they are refused there with a page that needs no app).
+pub fn bundle_for(path: &str, admin: bool) -> Bundle {
+    let console_page = path == ADMIN || path.starts_with("/admin/");
+    if SERVED_WITHOUT_APP.contains(&path) {
+        Bundle::SignIn
+    } else if admin {
+        Bundle::Console
+    } else if console_page {
+        Bundle::None
+    } else {
+        Bundle::App
+    }
 }
 
 /// Where to go after signing in: `next` if it is a local path on this site,
@@ -144,6 +175,21 @@ pub fn oidc_sign_in(handle: &str, hint: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Threat: console code (its pages, calls and checks) handed to people
+    /// who are not administrators. Only administrators get its bundle.
+    #[test]
+    fn only_administrators_load_the_console_bundle() {
+        assert_eq!(bundle_for(LOGIN, false), Bundle::SignIn);
+        assert_eq!(bundle_for(LOGIN_VERIFY, true), Bundle::SignIn);
+        assert_eq!(bundle_for(SECURITY, false), Bundle::App);
+        assert_eq!(bundle_for(ACCOUNT, false), Bundle::App);
+        assert_eq!(bundle_for(ADMIN, false), Bundle::None);
+        assert_eq!(bundle_for(ADMIN_MY_ACCOUNT, false), Bundle::None);
+        assert_eq!(bundle_for("/administrators", false), Bundle::App);
+        assert_eq!(bundle_for(SECURITY, true), Bundle::Console);
+        assert_eq!(bundle_for(ADMIN_APPLICATIONS, true), Bundle::Console);
+    }
 
     /// Threat: open redirect. Only local paths are followed after sign-in.
     #[test]

@@ -112,6 +112,12 @@ pub fn request_path() -> Option<String> {
     parts().map(|p| p.uri.path().to_owned())
 }
 
+/// What the page being rendered loads in the browser ([`crate::routes::bundle_for`]).
+pub fn bundle_for_request() -> crate::routes::Bundle {
+    let admin = session().auth.is_some_and(|a| a.is_admin);
+    crate::routes::bundle_for(&request_path().unwrap_or_default(), admin)
+}
+
 pub fn session() -> RequestSession {
     parts().and_then(|p| p.extensions.get::<RequestSession>().cloned()).unwrap_or_default()
 }

@@ -167,3 +167,4 @@ if (window.PublicKeyCredential) {
 
 // For the end-to-end tests: this page's script is ready.
 window.__latchkeyPageReady = true;
+performance.mark('latchkey:interactive'); // time to interactive, for bench/

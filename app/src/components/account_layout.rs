@@ -5,7 +5,7 @@ use leptos_router::hooks::use_location;
 
 use crate::components::{Shell, Spinner, refused};
 use crate::error::AppError;
-use crate::features::admin::view::TwoFactorsNeeded;
+use crate::features::admin::notice::TwoFactorsNeeded;
 use crate::features::auth::view::SignOutButton;
 use crate::features::profile::api::get_me;
 use crate::routes;

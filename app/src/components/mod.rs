@@ -32,7 +32,7 @@ pub fn hard_navigate(url: &str) {
 }
 
 /// In the browser's app, a page the server serves without the app
-/// ([`crate::routes::served_without_app`]): reached by a link or a redirect
+/// ([`crate::routes::bundle_for`]): reached by a link or a redirect
 /// inside the app, it loads the server's page.
 #[leptos::prelude::component]
 pub fn ServerPage() -> impl leptos::prelude::IntoView {

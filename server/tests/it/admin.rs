@@ -97,7 +97,8 @@ async fn set_enabled(app: &TestApp, c: &Client, enabled: bool) -> (StatusCode, V
 
 /// Threat: privilege escalation. Every admin function refuses anonymous
 /// callers (401) and signed-in people who are not administrators (403), and
-/// the console's pages say so.
+/// the console's pages say so. Threat: the console's code (what it calls,
+/// how) handed to everyone: only administrators' pages load its bundle.
 async fn non_admins_are_refused_on_every_admin_function(app: TestApp) {
     app.user("root", true).await;
     app.user("alice", false).await;
@@ -117,7 +118,15 @@ async fn non_admins_are_refused_on_every_admin_function(app: TestApp) {
 
     let page = app.get(&alice, "/admin/applications").await;
     assert_eq!(page.status(), StatusCode::FORBIDDEN);
-    assert!(page.text().await.unwrap().contains("The admin console is for administrators only"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains("The admin console is for administrators only"));
+    // The console's code goes to administrators only: the refusal loads no
+    // app at all, and her My Account pages load the bundle without it.
+    assert!(!html.contains("frontend.js") && !html.contains("frontend_bg.wasm"), "the refusal loads no app");
+    let mine = app.get(&alice, "/myaccount/security").await.text().await.unwrap();
+    assert!(mine.contains("/pkg/frontend.js") && !mine.contains("/pkg/console/"), "no console code for people");
+    let theirs = app.get(&root, "/myaccount/security").await.text().await.unwrap();
+    assert!(theirs.contains("/pkg/console/frontend.js"), "administrators load the console bundle");
     let r = app.get(&anon, "/admin/applications/myaccount").await;
     assert_eq!(r.headers()["location"], "/login?next=/admin/applications/myaccount");
     let page = app.get(&root, "/admin/applications").await;

@@ -6,6 +6,7 @@ use leptos_router::hooks::{use_location, use_query_map};
 use super::api::*;
 use super::app_form::{AppFormCard, DeleteApp};
 use super::flow_editor::LoginFlowTab;
+use super::notice::TwoFactorsNeeded;
 use super::types::*;
 use crate::components::{Alert, AlertKind, AppLogo, ErrorAlert, SearchForm, Shell, Spinner, refused};
 use crate::error::AppError;
@@ -37,18 +38,6 @@ pub fn AdminLayout() -> impl IntoView {
                 }
             })}
         </Suspense>
-    }
-}
-
-/// Shown to an administrator signed in with one factor: reads work, changes
-/// are refused until a second factor is shown.
-#[component]
-pub fn TwoFactorsNeeded() -> impl IntoView {
-    view! {
-        <div class="alert alert--info" role="status" data-testid="needs-two-factors">
-            <p>{NEEDS_TWO_FACTORS}</p>
-            <p><a href=routes::SECURITY>"Go to Security"</a></p>
-        </div>
     }
 }
 

@@ -1,0 +1,49 @@
+// Per page, what a first visit downloads (bytes as transferred, brotli as
+// served) and its time to interactive: from navigation start to the
+// `latchkey:interactive` performance mark, set when the app has hydrated
+// (or, on the sign-in pages, when their script has run). Chromium, headless,
+// empty cache each run, on localhost. Run by bench/run; never part of the tests.
+// Usage: node bench/pages.mjs <base URL> <username> <password> [runs]
+import { createRequire } from 'node:module';
+
+const require = createRequire(new URL('../end2end/package.json', import.meta.url));
+const { chromium } = require('@playwright/test');
+
+const [base, username, password, runsArg] = process.argv.slice(2);
+const runs = Number(runsArg ?? 7);
+const browser = await chromium.launch({
+  executablePath: process.env.LATCHKEY_CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+});
+
+/** Opens `path` in a fresh context (empty cache); `signIn` first when the page needs a session. */
+async function visit(path, signIn) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  if (signIn) {
+    // Sign in through the API so the page under test is the first to load anything.
+    const r = await page.request.post(`${base}/api/auth/login`, { form: { identifier: username, password } });
+    if (!r.ok()) throw new Error(`sign-in failed: ${r.status()}`);
+  }
+  const bytes = [];
+  page.on('requestfinished', async (req) => bytes.push((await req.sizes()).responseBodySize));
+  await page.goto(base + path);
+  await page.waitForFunction(() => performance.getEntriesByName('latchkey:interactive').length > 0);
+  const tti = await page.evaluate(() => performance.getEntriesByName('latchkey:interactive')[0].startTime);
+  await page.waitForLoadState('networkidle');
+  await context.close();
+  return { tti, bytes: bytes.reduce((a, b) => a + b, 0) };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`page                      transferred   time to interactive (median of ${runs}, min–max)`);
+for (const [path, signIn] of [['/login', false], ['/myaccount/security', true]]) {
+  const got = [];
+  for (let i = 0; i < runs; i++) got.push(await visit(path, signIn));
+  const ttis = got.map((g) => g.tti);
+  console.log(
+    `${path.padEnd(25)} ${String(median(got.map((g) => g.bytes))).padStart(9)} B   ` +
+      `${median(ttis).toFixed(0)} ms (${Math.min(...ttis).toFixed(0)}–${Math.max(...ttis).toFixed(0)})`,
+  );
+}
+await browser.close();
