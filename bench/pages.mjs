@@ -3,26 +3,28 @@
 // `latchkey:interactive` performance mark, set when the app has hydrated
 // (or, on the sign-in pages, when their script has run). Chromium, headless,
 // empty cache each run, on localhost. Run by bench/run; never part of the tests.
-// Usage: node bench/pages.mjs <base URL> <username> <password> [runs]
+// Usage: node bench/pages.mjs <base URL> <password> <person> <administrator> [runs]
+// (two accounts with that password: My Account is measured as each, since
+// administrators load the bundle with the console.)
 import { createRequire } from 'node:module';
 
 const require = createRequire(new URL('../end2end/package.json', import.meta.url));
 const { chromium } = require('@playwright/test');
 
-const [base, username, password, runsArg] = process.argv.slice(2);
+const [base, password, person, admin, runsArg] = process.argv.slice(2);
 const runs = Number(runsArg ?? 7);
 const browser = await chromium.launch({
   executablePath: process.env.LATCHKEY_CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
 });
 
-/** Opens `path` in a fresh context (empty cache); `signIn` first when the page needs a session. */
-async function visit(path, signIn) {
+/** Opens `path` in a fresh context (empty cache), signed in as `username` first if given. */
+async function visit(path, username) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  if (signIn) {
+  if (username) {
     // Sign in through the API so the page under test is the first to load anything.
-    const r = await page.request.post(`${base}/api/auth/login`, { form: { identifier: username, password } });
+    const r = await page.request.post(`${base}/api/auth/login`, { form: { identifier: username, password }, headers: { Origin: base } });
     if (!r.ok()) throw new Error(`sign-in failed: ${r.status()}`);
   }
   const bytes = [];
@@ -36,13 +38,18 @@ async function visit(path, signIn) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`page                      transferred   time to interactive (median of ${runs}, min–max)`);
-for (const [path, signIn] of [['/login', false], ['/myaccount/security', true]]) {
+console.log(`page                                   transferred   time to interactive (median of ${runs}, min–max)`);
+const pages = [
+  ['/login', '/login', null],
+  ['/myaccount/security', '/myaccount/security', person],
+  ['/myaccount/security (administrator)', '/myaccount/security', admin],
+];
+for (const [label, path, username] of pages) {
   const got = [];
-  for (let i = 0; i < runs; i++) got.push(await visit(path, signIn));
+  for (let i = 0; i < runs; i++) got.push(await visit(path, username));
   const ttis = got.map((g) => g.tti);
   console.log(
-    `${path.padEnd(25)} ${String(median(got.map((g) => g.bytes))).padStart(9)} B   ` +
+    `${label.padEnd(38)} ${String(median(got.map((g) => g.bytes))).padStart(9)} B   ` +
       `${median(ttis).toFixed(0)} ms (${Math.min(...ttis).toFixed(0)}–${Math.max(...ttis).toFixed(0)})`,
   );
 }
