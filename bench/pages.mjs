@@ -27,14 +27,16 @@ async function visit(path, username) {
     const r = await page.request.post(`${base}/api/auth/login`, { form: { identifier: username, password }, headers: { Origin: base } });
     if (!r.ok()) throw new Error(`sign-in failed: ${r.status()}`);
   }
-  const bytes = [];
-  page.on('requestfinished', async (req) => bytes.push((await req.sizes()).responseBodySize));
+  // Each size is read while the context is open (reading it later can miss some).
+  const sizes = [];
+  page.on('requestfinished', (req) => sizes.push(req.sizes().then((s) => s.responseBodySize)));
   await page.goto(base + path);
   await page.waitForFunction(() => performance.getEntriesByName('latchkey:interactive').length > 0);
   const tti = await page.evaluate(() => performance.getEntriesByName('latchkey:interactive')[0].startTime);
   await page.waitForLoadState('networkidle');
+  const bytes = (await Promise.all(sizes)).reduce((a, b) => a + b, 0);
   await context.close();
-  return { tti, bytes: bytes.reduce((a, b) => a + b, 0) };
+  return { tti, bytes };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -113,9 +113,11 @@ pub fn request_path() -> Option<String> {
 }
 
 /// What the page being rendered loads in the browser ([`crate::routes::bundle_for`]).
+/// Reads the request once, and only the flag it needs of the session.
 pub fn bundle_for_request() -> crate::routes::Bundle {
-    let admin = session().auth.is_some_and(|a| a.is_admin);
-    crate::routes::bundle_for(&request_path().unwrap_or_default(), admin)
+    let Some(p) = parts() else { return crate::routes::bundle_for("", false) };
+    let admin = p.extensions.get::<RequestSession>().and_then(|s| s.auth.as_ref()).is_some_and(|a| a.is_admin);
+    crate::routes::bundle_for(p.uri.path(), admin)
 }
 
 pub fn session() -> RequestSession {

@@ -7,7 +7,7 @@
 //! server); changes also need a recent sign-in proof. The console never
 //! depends on My Account being enabled, so the switch cannot lock admins out;
 //! a login flow no administrator could complete is refused.
-
+//!
 //! Its pages and functions are compiled only with the `console` feature (the
 //! server, and the administrators' browser bundle); people who are not
 //! administrators load a bundle without them. `types` (an application's
